@@ -1,0 +1,206 @@
+"""The child side of the sandbox: import the learner's module, make the calls, stream results.
+
+Runs in its own process, never in the grader's. Reads one JSON job from
+stdin and writes JSON lines to the result descriptor (fd given in argv)::
+
+    {"ev": "ready"}                          SymPy and NumPy imported
+    {"ev": "import", "ok": true}             learner module imported
+    {"ev": "import", "ok": false, "error": {...}}
+    {"ev": "start", "id": "..."}             before each call
+    {"ev": "done", "id": "...", "ok": true, "value": <wire value>, "used": [...], "args_after": [...]}
+    {"ev": "done", "id": "...", "ok": false, "error": {...}, "used": [...]}
+
+Everything the learner returns is encoded here into plain data; nothing is
+pickled. The grader trusts none of it beyond the wire format's rules.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+import sympy
+
+from grader import encoding
+
+_FORBIDDEN_NOW: set[str] = set()
+_USED: set[str] = set()
+_BLOCKED_PREFIXES = ("grader", "solutions", "exercises")
+#: pure modules a reference file imports; allowed so references can be graded like submissions
+_ALLOWED_MODULES = ("grader.spec",)
+
+
+class CallTimeout(BaseException):
+    """Raised by the per-call alarm; a BaseException so ``except Exception`` cannot swallow it."""
+
+
+class ForbiddenHelper(Exception):
+    """The learner called a helper this item forbids (``sympy.diff`` in a derive-it-yourself item)."""
+
+
+def _guard(name: str, original: Any) -> Any:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if name in _FORBIDDEN_NOW:
+            _USED.add(name)
+            raise ForbiddenHelper(f"{name} is not allowed in this item: derive it yourself")
+        return original(*args, **kwargs)
+
+    guarded.__name__ = getattr(original, "__name__", name)
+    guarded.__doc__ = getattr(original, "__doc__", None)
+    return guarded
+
+
+def install_guards() -> None:
+    """Wrap the SymPy helpers that items may forbid, before the learner imports SymPy names.
+
+    Functions are replaced by guarded wrappers; classes keep their identity
+    (so ``isinstance`` still works) and get a guarded ``__new__``.
+    """
+    import sympy.core.function as fn_mod
+    import sympy.integrals.integrals as int_mod
+
+    for name in ("diff", "integrate"):
+        wrapped = _guard(name, getattr(sympy, name))
+        setattr(sympy, name, wrapped)
+    fn_mod.diff = sympy.diff
+    int_mod.integrate = sympy.integrate
+    for cls, name in ((sympy.Derivative, "Derivative"), (sympy.Subs, "Subs"), (sympy.Integral, "integrate")):
+        cls.__new__ = staticmethod(_guard(name, cls.__new__))  # type: ignore[method-assign]
+    sympy.Expr.diff = _guard("diff", sympy.Expr.diff)  # type: ignore[method-assign]
+
+
+class _BlockGraderImports(importlib.abc.MetaPathFinder):
+    """Refuse imports of the grader, the exercise bank and the reference solutions."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if (fullname.split(".")[0] in _BLOCKED_PREFIXES and fullname not in sys.modules
+                and fullname not in _ALLOWED_MODULES):
+            raise ImportError(f"importing {fullname} is not allowed in a submission")
+        return None
+
+
+def _error(exc: BaseException, learner_file: str) -> dict[str, Any]:
+    frames = []
+    for fr in traceback.extract_tb(exc.__traceback__):
+        if os.path.abspath(fr.filename) == learner_file:
+            frames.append({"lineno": fr.lineno or 0, "function": fr.name, "text": (fr.line or "")[:300]})
+    if isinstance(exc, SyntaxError):
+        message = exc.msg or "invalid syntax"
+        if exc.lineno:
+            frames = [{"lineno": exc.lineno, "function": "<module>", "text": (exc.text or "").rstrip()[:300]}]
+    else:
+        try:
+            message = str(exc)[:2000]
+        except BaseException:  # a learner exception whose __str__ fails
+            message = "(the exception's message could not be shown)"
+    return {"type": type(exc).__name__[:100], "message": message, "frames": frames[-20:]}
+
+
+def _resolve(arg: Any, results: dict[str, Any]) -> Any:
+    if isinstance(arg, dict) and arg.get("t") == "ref":
+        value = results.get(arg.get("id"))
+        key = arg.get("key")
+        if key is not None and isinstance(value, dict):
+            value = value.get(key)
+        return value
+    return encoding.decode_value(arg)
+
+
+def run(job: dict[str, Any], out: Any) -> None:
+    """Execute one job: import the module at ``job['path']`` and make ``job['calls']``."""
+
+    def emit(event: dict[str, Any]) -> None:
+        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+        out.flush()
+
+    learner_file = os.path.abspath(job["path"])
+    install_guards()
+    sys.meta_path.insert(0, _BlockGraderImports())
+    emit({"ev": "ready"})
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise CallTimeout()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, float(job.get("import_timeout", 10)))
+        spec = importlib.util.spec_from_file_location(job.get("module", "submission"), learner_file)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[spec.name] = module  # type: ignore[union-attr]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except CallTimeout:
+        emit({"ev": "import", "ok": False, "error": {"type": "Timeout", "message": "importing the file took too long", "frames": []}})
+        return
+    except BaseException as exc:  # the learner's file failed to import: report it as data
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        emit({"ev": "import", "ok": False, "error": _error(exc, learner_file)})
+        return
+    emit({"ev": "import", "ok": True})
+
+    results: dict[str, Any] = {}
+    for call in job["calls"]:
+        cid = call["id"]
+        emit({"ev": "start", "id": cid})
+        _USED.clear()
+        _FORBIDDEN_NOW.clear()
+        _FORBIDDEN_NOW.update(call.get("forbid", ()))
+        func = getattr(module, call["function"], None)
+        if not callable(func):
+            emit({"ev": "done", "id": cid, "ok": False, "missing": True, "used": [],
+                  "error": {"type": "MissingFunction", "message": f"no function named {call['function']}", "frames": []}})
+            continue
+        started = time.perf_counter()
+        try:
+            args = [_resolve(a, results) for a in call.get("args", [])]
+            signal.setitimer(signal.ITIMER_REAL, float(call.get("timeout", 10)))
+            try:
+                value = func(*args)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            _FORBIDDEN_NOW.clear()
+            results[cid] = value
+            event: dict[str, Any] = {"ev": "done", "id": cid, "ok": True, "value": encoding.encode_value(value)}
+            if call.get("report_args"):
+                event["args_after"] = [encoding.encode_value(a) for a in args]
+        except CallTimeout:
+            event = {"ev": "done", "id": cid, "ok": False, "timeout": True,
+                     "error": {"type": "Timeout", "message": f"{call['function']} ran for more than {call.get('timeout', 10):g} s", "frames": []}}
+        except BaseException as exc:  # learner failure, including SystemExit/KeyboardInterrupt
+            event = {"ev": "done", "id": cid, "ok": False, "error": _error(exc, learner_file)}
+        _FORBIDDEN_NOW.clear()
+        event["used"] = sorted(_USED)
+        event["seconds"] = round(time.perf_counter() - started, 6)
+        emit(event)
+
+
+def main() -> None:
+    """Entry point: ``python -c '...; grader._child.main()' FD`` with the job on stdin."""
+    fd = int(sys.argv[1])
+    job = json.loads(sys.stdin.read())
+    sys.stdin.close()
+    out = os.fdopen(fd, "w", encoding="utf-8")
+    np.seterr(all="warn")
+    root = job.get("drop_path")
+    if root and root in sys.path:
+        sys.path.remove(root)
+    os.chdir(job.get("workdir", "."))
+    try:
+        run(job, out)
+    finally:
+        try:
+            out.flush()
+        finally:
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

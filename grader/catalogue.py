@@ -1,0 +1,144 @@
+"""The exercise catalogue: pairs each template in ``exercises/`` with its reference in ``solutions/``.
+
+Where the catalogue is found, in order: the ``--catalog DIR`` option, the
+``GRADER_CATALOG`` environment variable, the source checkout this package sits
+in (``<repo>/exercises`` and ``<repo>/solutions``), and the copy installed with
+the package (``grader/_catalog``). A catalogue directory holds ``exercises/``
+and ``solutions/`` side by side with the same file names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+from .errors import CatalogueError, UsageError
+from .spec import ExerciseInfo, ItemSpec
+
+_PKG = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its template, its reference file and the items it grades."""
+
+    name: str
+    title: str
+    order: int
+    template: Path
+    solution: Path
+    items: tuple[ItemSpec, ...]
+    summary: str = ""
+
+    @property
+    def max_points(self) -> float:
+        """Total points over the exercise's items."""
+        return sum(i.points for i in self.items)
+
+    @property
+    def submission_suffix(self) -> str:
+        """What learners hand in: ``.py`` for code, ``.toml`` for a quiz."""
+        return self.template.suffix
+
+    def item(self, name: str) -> ItemSpec:
+        """The item called ``name``."""
+        for it in self.items:
+            if it.name == name:
+                return it
+        raise KeyError(name)
+
+
+def find_catalogue(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The catalogue directory to use (see the module docstring for the order)."""
+    candidates: list[Path] = []
+    if explicit:
+        candidates.append(Path(explicit))
+    elif os.environ.get("GRADER_CATALOG"):
+        candidates.append(Path(os.environ["GRADER_CATALOG"]))
+    else:
+        candidates += [_PKG.parent, _PKG / "_catalog"]
+    for c in candidates:
+        if (c / "exercises").is_dir() and (c / "solutions").is_dir():
+            return c.resolve()
+    if explicit or os.environ.get("GRADER_CATALOG"):
+        raise UsageError(f"{candidates[0]} is not a catalogue: it needs exercises/ and solutions/ folders")
+    raise CatalogueError("no exercise catalogue found; pass --catalog DIR")
+
+
+def _load_module(path: Path) -> ModuleType:
+    name = f"grader_solutions_{abs(hash(str(path)))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise CatalogueError(f"cannot load reference file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise CatalogueError(f"reference file {path} failed to load: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _load_exercise(root: Path, solution: Path) -> Exercise:
+    name = solution.stem
+    templates = [p for p in (root / "exercises").glob(f"{name}.*") if p.suffix in (".py", ".toml")]
+    if len(templates) != 1:
+        raise CatalogueError(f"exercise {name!r}: expected one template exercises/{name}.py or .toml, "
+                             f"found {len(templates)}")
+    module = _load_module(solution)
+    info = getattr(module, "EXERCISE", None)
+    if info is not None and not isinstance(info, ExerciseInfo):
+        raise CatalogueError(f"{solution}: EXERCISE must be made with grader.spec.exercise(...)")
+    items: list[ItemSpec] = []
+    builder = getattr(module, "grader_items", None)
+    if callable(builder):
+        items = list(builder())
+    else:
+        funcs = [v for v in vars(module).values() if callable(v) and hasattr(v, "__grader_item__")]
+        funcs.sort(key=lambda f: f.__code__.co_firstlineno)
+        items = [f.__grader_item__ for f in funcs]
+    if not items:
+        raise CatalogueError(f"{solution} declares no graded items")
+    names = [i.name for i in items]
+    if len(set(names)) != len(names):
+        raise CatalogueError(f"{solution} declares an item name twice")
+    doc = (module.__doc__ or "").strip().splitlines()
+    title = info.title if info else (doc[0] if doc else name)
+    return Exercise(name, title, info.order if info else 100, templates[0], solution, tuple(items),
+                    info.summary if info else "")
+
+
+@lru_cache(maxsize=8)
+def load_catalogue(root: Path) -> tuple[Exercise, ...]:
+    """Every exercise in the catalogue at ``root``, in course order."""
+    solutions = sorted(p for p in (root / "solutions").glob("*.py") if not p.name.startswith("_"))
+    exercises = [_load_exercise(root, p) for p in solutions]
+    return tuple(sorted(exercises, key=lambda e: (e.order, e.name)))
+
+
+def get_exercise(name: str, root: Path) -> Exercise:
+    """The exercise called ``name``; UsageError naming the known ones otherwise."""
+    catalogue = load_catalogue(root)
+    for ex in catalogue:
+        if ex.name == name:
+            return ex
+    known = ", ".join(e.name for e in catalogue)
+    raise UsageError(f"unknown exercise {name!r}; the catalogue has: {known}")
+
+
+def exercise_for_file(path: Path, root: Path) -> Exercise:
+    """Guess the exercise from a file name: ``derivatives.py`` or ``alice_derivatives.py``."""
+    catalogue = load_catalogue(root)
+    stem = path.stem.lower()
+    matches = [e for e in catalogue if stem == e.name or stem.endswith("_" + e.name) or stem.endswith("-" + e.name)]
+    if not matches:
+        known = ", ".join(e.name for e in catalogue)
+        raise UsageError(f"cannot tell which exercise {path.name} is; name it after one ({known}) "
+                         f"or pass --exercise NAME")
+    return max(matches, key=lambda e: len(e.name))

@@ -1,0 +1,75 @@
+"""Numeric items: the learner's function is run on generated inputs and compared entrywise."""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from typing import Any
+
+import numpy as np
+
+from ..encoding import decode_value, encode_value
+from ..errors import DecodeError
+from ..numeric import compare_values
+from ..results import ItemResult
+from ..sandbox import Call, RunResult
+from ..spec import NumericItem
+from .common import outcome_problem, result
+
+
+def item_cases(item: NumericItem) -> list[tuple[Any, ...]]:
+    """The item's input cases, from a generator seeded by the item's name (same every run)."""
+    rng = np.random.default_rng(zlib.crc32(item.name.encode()))
+    return [tuple(c) for c in item.cases(rng)] if item.cases else [()]
+
+
+def calls(item: NumericItem) -> list[Call]:
+    """One call per generated case."""
+    return [Call(f"{item.name}#{i}", item.name, tuple(encode_value(a) for a in case),
+                 timeout=item.timeout, report_args=item.check_unmodified)
+            for i, case in enumerate(item_cases(item))]
+
+
+def _fmt_args(case: tuple[Any, ...]) -> str:
+    parts = []
+    for a in case:
+        if isinstance(a, np.ndarray):
+            parts.append(f"array of shape {a.shape}" if a.size > 4 else np.array2string(a, precision=4))
+        elif isinstance(a, dict):
+            parts.append("{" + ", ".join(f"{k}: shape {getattr(v, 'shape', '')}" for k, v in a.items()) + "}")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+def check(item: NumericItem, run: RunResult, exercise: str) -> ItemResult:
+    """All cases must match the reference; the first failing case is described."""
+    cases = item_cases(item)
+    for i, case in enumerate(cases):
+        outcome = run.outcomes.get(f"{item.name}#{i}")
+        problem = outcome_problem(item, exercise, outcome)
+        if problem:
+            return problem
+        try:
+            got = decode_value(outcome.value)  # type: ignore[union-attr]
+        except DecodeError as exc:
+            return result(item, exercise, passed=False, diagnosis="unreadable",
+                          feedback=f"{item.name} returned something the grader refuses to read: {exc}")
+        want = item.reference(*copy.deepcopy(case))
+        mismatch = compare_values(want, got, "output", item.rtol, item.atol)
+        if mismatch:
+            return result(item, exercise, passed=False, diagnosis=f"numeric_{mismatch.kind}",
+                          feedback=f"{item.name}({_fmt_args(case)}): {mismatch.message}",
+                          evidence={"case": i, "max_abs_error": mismatch.max_abs_error,
+                                    "max_rel_error": mismatch.max_rel_error})
+        if item.check_unmodified and outcome.args_after is not None:  # type: ignore[union-attr]
+            for j, (before, after) in enumerate(zip(case, outcome.args_after)):  # type: ignore[union-attr]
+                try:
+                    after_value = decode_value(after)
+                except DecodeError:
+                    continue
+                if compare_values(before, after_value, f"argument {j + 1}", 0.0, 0.0):
+                    return result(item, exercise, passed=False, diagnosis="modified_input",
+                                  feedback=f"{item.name} changed its argument {j + 1} in place; "
+                                           f"work on a copy and return a new value")
+    return result(item, exercise, passed=True, feedback=f"correct on all {len(cases)} test inputs")

@@ -1,0 +1,160 @@
+"""Symbolic items: the learner returns a SymPy expression (or a list of them).
+
+The answer is decoded strictly, checked for the things an expression must
+not contain (unevaluated derivatives, stray variables), then compared with
+the reference by the equivalence engine; known mistakes are recognised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import sympy as sp
+
+from .. import equivalence
+from ..encoding import Unsupported, decode_value, encode_symbol
+from ..errors import DecodeError
+from ..results import ItemResult
+from ..sandbox import Call, RunResult
+from ..spec import SymbolicItem
+from .common import forbidden_feedback, outcome_problem, result
+
+
+def symbols_for(item: SymbolicItem) -> dict[str, sp.Symbol]:
+    """The SymPy symbols (with domain assumptions) the item's function receives."""
+    return {v.name: sp.Symbol(v.name, **v.assumptions()) for v in item.variables}
+
+
+def calls(item: SymbolicItem) -> list[Call]:
+    """One call: the learner's function applied to the item's symbols."""
+    args = tuple(encode_symbol(s) for s in symbols_for(item).values())
+    return [Call(item.name, item.name, args, forbid=item.forbid, timeout=item.timeout)]
+
+
+def _components(value: Any) -> list[Any] | None:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, sp.MatrixBase):
+        return list(value)
+    return None
+
+
+def _type_problem(value: Any, item: SymbolicItem) -> str | None:
+    names = ", ".join(v.name for v in item.variables)
+    if value is None:
+        return f"{item.name} returned None: did you forget the return statement?"
+    if isinstance(value, Unsupported):
+        return f"{item.name} returned a {value.type_name}; expected a SymPy expression in {names}"
+    if isinstance(value, str):
+        return f"{item.name} returned the string {value[:60]!r}; return a SymPy expression, not text"
+    if isinstance(value, bool):
+        return f"{item.name} returned {value}; expected a SymPy expression in {names}"
+    if isinstance(value, (int, float)):
+        return (f"{item.name} returned the number {value:g}; expected an expression in {names}: "
+                f"build it from the symbol{'s' if len(item.variables) > 1 else ''} you are given")
+    return None
+
+
+def _forbidden_nodes(expr: Any, item: SymbolicItem) -> str | None:
+    if not isinstance(expr, sp.Basic):
+        return None
+    if "Derivative" in item.forbid or "diff" in item.forbid:
+        if expr.has(sp.Derivative):
+            return forbidden_feedback(("Derivative",)) + " (your answer contains an unevaluated Derivative)"
+        for f in expr.atoms(sp.core.function.AppliedUndef):
+            if type(f).__name__ in ("Subs", "Integral") and type(f).__name__.lower() in {
+                    n.lower() for n in item.forbid}:
+                return forbidden_feedback((type(f).__name__,))
+    return None
+
+
+def _stray_variables(expr: Any, item: SymbolicItem) -> str | None:
+    allowed = {v.name for v in item.variables}
+    stray = sorted(s.name for s in getattr(expr, "free_symbols", set()) if s.name not in allowed)
+    if stray:
+        who = ", ".join(stray)
+        return (f"your answer contains {who}, but {item.name} is a function of "
+                f"{', '.join(sorted(allowed)) or 'no variables'} only")
+    return None
+
+
+def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[str, sp.Symbol],
+                 label: str = "") -> tuple[str, str, str | None, equivalence.Verdict | None]:
+    """(status, feedback, diagnosis, verdict) for one scalar component."""
+    problem = _type_problem(answer, item) if not isinstance(answer, (int, float)) or not sp.sympify(
+        reference).is_number else None
+    if problem:
+        return "failed", label + problem, "wrong_type", None
+    answer = sp.sympify(answer) if isinstance(answer, (int, float)) else answer
+    problem = _forbidden_nodes(answer, item) or _stray_variables(answer, item)
+    if problem:
+        return "failed", label + problem, "forbidden_helper" if "derive" in problem else "stray_variable", None
+    verdict = equivalence.compare(reference, answer, item.variables)
+    if verdict.status == "equivalent":
+        return "passed", label + "correct", None, verdict
+    if verdict.status == "undecided":
+        return "undecided", label + ("the grader could not decide whether this is right "
+                                     f"({verdict.evidence}); flagged for your instructor"), "undecided", verdict
+    for m in item.mistakes:
+        wrong = m.answer(*symbols.values()) if callable(m.answer) else None
+        if wrong is not None and equivalence.compare(wrong, answer, item.variables).status == "equivalent":
+            return "failed", label + m.feedback, m.tag, verdict
+    if equivalence.compare(-sp.sympify(reference), answer, item.variables).status == "equivalent":
+        return "failed", label + "your answer is the reference times -1: check the sign", "sign_error", verdict
+    return "failed", label + f"not equal to the expected expression: {verdict.evidence}", "not_equivalent", verdict
+
+
+def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
+    """Judge the learner's returned expression(s) against the reference."""
+    outcome = run.outcomes.get(item.name)
+    problem = outcome_problem(item, exercise, outcome)
+    if problem:
+        return problem
+    symbols = symbols_for(item)
+    try:
+        answer = decode_value(outcome.value, symbols)  # type: ignore[union-attr]
+    except DecodeError as exc:
+        return result(item, exercise, passed=False, diagnosis="unreadable",
+                      feedback=f"{item.name} returned something the grader refuses to read: {exc}")
+    reference = item.reference(*symbols.values())
+    ref_parts = _components(reference)
+    shown = _show(answer)
+    if ref_parts is None:
+        status, feedback, diag, verdict = _compare_one(item, reference, answer, symbols)
+        evidence = _evidence(verdict)
+    else:
+        ans_parts = _components(answer)
+        if ans_parts is None:
+            return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
+                          feedback=f"{item.name} should return a list of {len(ref_parts)} expressions; "
+                                   f"it returned {type(answer).__name__}")
+        if len(ans_parts) != len(ref_parts):
+            return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
+                          feedback=f"{item.name} should return {len(ref_parts)} components; "
+                                   f"yours has {len(ans_parts)}")
+        outcomes = [_compare_one(item, r, a, symbols, f"component {i + 1}: ")
+                    for i, (r, a) in enumerate(zip(ref_parts, ans_parts))]
+        bad = [o for o in outcomes if o[0] != "passed"]
+        status = "passed" if not bad else ("undecided" if all(o[0] == "undecided" for o in bad) else "failed")
+        feedback = "correct" if not bad else "; ".join(o[1] for o in bad)
+        diag = None if not bad else bad[0][2]
+        evidence = {"components": [_evidence(o[3]) for o in outcomes]}
+    return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+                  feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
+                  evidence=evidence)
+
+
+def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:
+    if verdict is None:
+        return {}
+    return {"verdict": verdict.status, "method": verdict.method, "evidence": verdict.evidence,
+            "counterexample": dict(verdict.counterexample), "answer_value": verdict.answer_value,
+            "reference_value": verdict.reference_value}
+
+
+def _show(value: Any, limit: int = 400) -> str:
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        text = "[" + ", ".join(_show(v, limit) for v in value) + "]"
+    else:
+        text = sp.sstr(value) if isinstance(value, sp.Basic) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,127 @@
+"""The ``grader`` command: options in, one library call, a renderer, an exit status.
+
+Exit statuses (decided here and nowhere else):
+  0  grading completed (whatever the score)
+  2  usage error: unknown exercise, unreadable file, bad option
+  3  internal error of the grader
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import GraderError, UsageError
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"grader: error: {message}", err=True)
+    sys.exit(code)
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the grader's own errors into one line on stderr and the right exit status."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UsageError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except GraderError as exc:
+            _fail(str(exc), EXIT_INTERNAL)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an internal bug: say so briefly, exit 3
+            _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+catalog_option = click.option(
+    "--catalog", "catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Catalogue directory with exercises/ and solutions/ (default: $GRADER_CATALOG, the source "
+         "checkout, or the copy installed with grader).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grader")
+def main() -> None:
+    """Auto-grader for the calculus behind deep learning."""
+
+
+@main.command("list")
+@catalog_option
+@guarded
+def list_command(catalog: Path | None) -> None:
+    """Print the catalogue: exercises, their items, kinds and points."""
+    from .catalogue import find_catalogue, load_catalogue
+
+    root = find_catalogue(catalog)
+    for ex in load_catalogue(root):
+        click.echo(click.style(f"{ex.name}", bold=True) + f"  {ex.title}  ({ex.max_points:g} points, "
+                   f"hand in {ex.name}{ex.submission_suffix})")
+        for it in ex.items:
+            hidden = "  [hidden]" if it.hidden else ""
+            click.echo(f"  {it.name:<22} {it.kind:<10} {it.points:>4g}  {it.title}{hidden}")
+    click.echo(f"\ncatalogue: {root}")
+
+
+@main.command("grade")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--exercise", "-e", help="Exercise name (default: from the file name).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the result as Gradescope results.json here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML feedback report here.")
+@click.option("--show-solutions", is_flag=True, help="Show the reference answers in the HTML report.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds allowed for each call of a learner function.")
+@catalog_option
+@guarded
+def grade_command(file: Path, exercise: str | None, json_path: Path | None, html_path: Path | None,
+                  show_solutions: bool, quiet: bool, timeout: float, catalog: Path | None) -> None:
+    """Grade one submission FILE and print a score table."""
+    from .catalogue import exercise_for_file, find_catalogue, get_exercise
+    from .grading import grade_file, read_submission
+    from .render import gradescope, html, terminal
+    from .sandbox import Limits
+
+    if not file.exists():
+        raise UsageError(f"no such file: {file}")
+    read_submission(file)
+    root = find_catalogue(catalog)
+    ex = get_exercise(exercise, root) if exercise else exercise_for_file(file, root)
+    result = grade_file(file, ex, Limits(wall_seconds=timeout))
+    if quiet:
+        click.echo(f"{result.score:g}/{result.max_score:g}")
+    else:
+        click.echo(terminal.render(result, color=sys.stdout.isatty()))
+    if json_path:
+        _write(json_path, gradescope.render(result))
+        if not quiet:
+            click.echo(f"JSON result: {json_path}")
+    if html_path:
+        _write(html_path, html.render(result, show_solutions=show_solutions))
+        if not quiet:
+            click.echo(f"HTML report: {html_path}")
+
+
+if __name__ == "__main__":
+    main()

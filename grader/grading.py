@@ -1,0 +1,64 @@
+"""Grade one submission file: run the learner's code, check every item, assemble the result."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .catalogue import Exercise
+from .checks import checker_for
+from .checks.common import result
+from .errors import UsageError
+from .results import ExerciseResult, ItemResult
+from .sandbox import Limits, RunResult, run_calls
+
+MAX_SUBMISSION_BYTES = 1 << 20
+
+
+def read_submission(path: Path) -> str:
+    """The submission's text; UsageError when it cannot be read at all."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file")
+    if size > MAX_SUBMISSION_BYTES:
+        raise UsageError(f"{path} is {size} bytes; submissions are limited to {MAX_SUBMISSION_BYTES} bytes")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_item(exercise: Exercise, item, run: RunResult) -> ItemResult:  # type: ignore[no-untyped-def]
+    try:
+        return checker_for(item.kind).check(item, run, exercise.name)
+    except Exception as exc:  # a checker bug must cost one item, not the whole submission
+        return result(item, exercise.name, passed=False, status="undecided", diagnosis="grader_error",
+                      feedback=f"the grader failed on this item ({type(exc).__name__}: {exc}); "
+                               f"flagged for your instructor")
+
+
+def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None) -> ExerciseResult:
+    """Grade ``path`` as a submission for ``exercise``; learner failures become feedback."""
+    path = Path(path)
+    started = time.perf_counter()
+    read_submission(path)
+    calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
+    run = run_calls(path, calls, limits)
+    items = tuple(_check_item(exercise, item, run) for item in exercise.items)
+    return ExerciseResult(
+        exercise=exercise.name,
+        title=exercise.title,
+        submission=str(path),
+        items=items,
+        sandbox_mode=run.mode,
+        seconds=time.perf_counter() - started,
+        stdout=run.stdout,
+        stderr=run.stderr,
+        import_error=run.import_error,
+        notes=run.notes,
+    )

@@ -1,0 +1,1 @@
+"""Renderers: turn results into terminal text, JSON, HTML and other formats (no grading logic here)."""

@@ -1,0 +1,34 @@
+"""The terminal view: one line per item (verdict, points, feedback) and the total."""
+
+from __future__ import annotations
+
+import shutil
+
+import click
+
+from ..results import ExerciseResult
+
+_MARK = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "error": ("ERROR", "red"),
+         "undecided": ("CHECK", "yellow")}
+
+
+def render(result: ExerciseResult, color: bool | None = None) -> str:
+    """The score table as text (ANSI colours when ``color``)."""
+    width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 160))
+    name_w = max([len(i.item) for i in result.items] + [4])
+    lines = [click.style(f"{result.title} ({result.exercise})", bold=True) + f"  {result.submission}", ""]
+    if result.import_error:
+        lines.append(click.style("Your file could not be run: ", fg="red") + result.import_error.one_line())
+        lines.append("")
+    for it in result.items:
+        label, colour = _MARK[it.status]
+        pts = f"{it.points:g}/{it.max_points:g}"
+        head = f"{it.item:<{name_w}}  {click.style(f'{label:<5}', fg=colour)}  {pts:>7}  "
+        room = max(width - name_w - 18, 30)
+        fb = it.feedback if len(it.feedback) <= room else it.feedback[: room - 1] + "…"
+        lines.append(head + fb)
+    lines.append("")
+    total = f"Total: {result.score:g} / {result.max_score:g} ({result.percent:.0f}%)"
+    lines.append(click.style(total, bold=True))
+    out = "\n".join(lines)
+    return out if color else click.unstyle(out)

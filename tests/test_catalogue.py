@@ -1,0 +1,99 @@
+"""The whole catalogue: references earn full marks, untouched templates score zero,
+and every authored wrong answer gets exactly its authored feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.catalogue import exercise_for_file, find_catalogue, get_exercise, load_catalogue
+from grader.checks import checker_for
+from grader.encoding import encode_value
+from grader.errors import UsageError
+from grader.grading import grade_file
+from grader.sandbox import CallOutcome, RunResult
+
+from .conftest import ROOT
+
+EXERCISES = [ex for ex in load_catalogue(find_catalogue(ROOT))]
+PY_EXERCISES = [ex for ex in EXERCISES if ex.submission_suffix == ".py"]
+
+
+def test_catalogue_has_the_derivatives_exercise_with_items():
+    names = [e.name for e in EXERCISES]
+    assert "derivatives" in names
+    deriv = get_exercise("derivatives", find_catalogue(ROOT))
+    assert [i.name for i in deriv.items][:3] == ["d_exp", "d_exp_neg", "d_pow_base"]
+    assert deriv.max_points == sum(i.points for i in deriv.items) > 0
+
+
+@pytest.mark.parametrize("ex", PY_EXERCISES, ids=lambda e: e.name)
+def test_reference_scores_full_marks(ex, fast_limits):
+    result = grade_file(ex.solution, ex, fast_limits)
+    failing = [(i.item, i.feedback) for i in result.items if i.status != "passed"]
+    assert failing == []
+    assert result.score == result.max_score
+
+
+@pytest.mark.parametrize("ex", PY_EXERCISES, ids=lambda e: e.name)
+def test_untouched_template_scores_zero_with_a_message_per_item(ex, fast_limits):
+    result = grade_file(ex.template, ex, fast_limits)
+    assert result.score == 0
+    assert result.import_error is None
+    for item in result.items:
+        assert item.feedback.startswith("not attempted yet"), (item.item, item.feedback)
+
+
+def _fake_run(call_ids, value) -> RunResult:
+    return RunResult({cid: CallOutcome(cid, "ok", encode_value(value)) for cid in call_ids})
+
+
+MISTAKES = [(ex, item, m) for ex in PY_EXERCISES for item in ex.items for m in item.mistakes
+            if item.kind == "symbolic" and callable(m.answer)]
+
+
+@pytest.mark.parametrize("ex,item,mistake", MISTAKES,
+                         ids=[f"{e.name}.{i.name}.{m.tag}" for e, i, m in MISTAKES])
+def test_authored_mistake_gets_its_authored_feedback(ex, item, mistake):
+    checker = checker_for(item.kind)
+    from grader.checks.symbolic import symbols_for
+
+    wrong = mistake.answer(*symbols_for(item).values())
+    run = _fake_run([c.id for c in checker.calls(item)], wrong)
+    res = checker.check(item, run, ex.name)
+    assert res.points == 0 and res.status == "failed"
+    assert res.feedback == mistake.feedback
+    assert res.diagnosis == mistake.tag
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("derivatives.py", "derivatives"), ("alice_derivatives.py", "derivatives"),
+    ("bob-derivatives.py", "derivatives"),
+])
+def test_exercise_from_file_name(name, expected):
+    assert exercise_for_file(Path(name), find_catalogue(ROOT)).name == expected
+
+
+def test_unknown_file_name_is_a_usage_error():
+    with pytest.raises(UsageError, match="--exercise"):
+        exercise_for_file(Path("homework.py"), find_catalogue(ROOT))
+
+
+def test_catalogue_option_must_point_at_a_catalogue(tmp_path):
+    with pytest.raises(UsageError, match="exercises/ and solutions/"):
+        find_catalogue(tmp_path)
+
+
+def test_instructor_adds_an_exercise_without_code_changes(tmp_path, fast_limits):
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "exercises" / "extra.py").write_text("def d_cube(x):\n    raise NotImplementedError\n")
+    (tmp_path / "solutions" / "extra.py").write_text(
+        '"""Extra practice"""\nfrom grader.spec import symbolic\n\n'
+        "@symbolic(points=3)\ndef d_cube(x):\n    return 3 * x**2\n")
+    (ex,) = load_catalogue(tmp_path)
+    assert (ex.name, ex.title, ex.max_points) == ("extra", "Extra practice", 3)
+    sub = tmp_path / "extra.py"
+    sub.write_text("def d_cube(x):\n    return 3*x*x\n")
+    assert grade_file(sub, ex, fast_limits).score == 3
