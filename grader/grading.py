@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable, Sequence
 
 from .catalogue import Exercise
 from .checks import checker_for
 from .checks.common import result
 from .errors import UsageError
 from .results import ExerciseResult, ItemResult
-from .sandbox import Limits, RunResult, run_calls
+from .sandbox import Call, Limits, RunResult, run_calls
+
+#: how learner code is run: ``runner(path, calls, limits) -> RunResult`` (batch grading passes a pooled one)
+Runner = Callable[[Path, Sequence[Call], "Limits | None"], RunResult]
 
 MAX_SUBMISSION_BYTES = 1 << 20
 
@@ -42,13 +46,18 @@ def _check_item(exercise: Exercise, item, run: RunResult) -> ItemResult:  # type
                                f"flagged for your instructor")
 
 
-def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None) -> ExerciseResult:
-    """Grade ``path`` as a submission for ``exercise``; learner failures become feedback."""
+def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None,
+               runner: Runner | None = None) -> ExerciseResult:
+    """Grade ``path`` as a submission for ``exercise``; learner failures become feedback.
+
+    ``runner`` runs the learner's code (default: a fresh sandboxed child per call of
+    :func:`grader.sandbox.run_calls`).
+    """
     path = Path(path)
     started = time.perf_counter()
     read_submission(path)
     calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
-    run = run_calls(path, calls, limits)
+    run = (runner or run_calls)(path, calls, limits)
     items = tuple(_check_item(exercise, item, run) for item in exercise.items)
     return ExerciseResult(
         exercise=exercise.name,
