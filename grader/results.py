@@ -62,6 +62,9 @@ class ItemResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     hidden: bool = False
     title: str = ""
+    #: presentation MathML of ``answer``/``expected`` (whitelisted markup) for the HTML report
+    answer_mathml: str | None = None
+    expected_mathml: str | None = None
 
     @property
     def lost(self) -> float:
