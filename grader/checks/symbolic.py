@@ -14,6 +14,7 @@ import sympy as sp
 from .. import equivalence
 from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
+from ..illustrate import illustrate
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import SymbolicItem
@@ -139,9 +140,15 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         feedback = "correct" if not bad else "; ".join(o[1] for o in bad)
         diag = None if not bad else bad[0][2]
         evidence = {"components": [_evidence(o[3]) for o in outcomes]}
+    # report hook (grader/illustrate.py): MathML of both sides, curve samples for a wrong single expression
+    shown_math = illustrate(item.variables, reference, answer, evidence.get("counterexample"),
+                            plot=ref_parts is None and status != "passed")
+    if shown_math.plot:
+        evidence = {**evidence, "plot": shown_math.plot}
     return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
-                  evidence=evidence)
+                  evidence=evidence, answer_mathml=shown_math.answer_mathml,
+                  expected_mathml=shown_math.expected_mathml)
 
 
 def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:

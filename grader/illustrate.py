@@ -1,0 +1,135 @@
+"""What the report shows of a symbolic item besides the verdict, computed from decoded expressions.
+
+The renderer only ever sees plain data, so the symbolic checker calls
+:func:`illustrate` while it still holds the decoded answer and stores the
+result in the ItemResult: MathML of both sides, and for a function of one
+variable (others held fixed) samples of both curves as plain lists under
+``evidence["plot"]``::
+
+    {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
+
+where an entry is None where that side is undefined (or not real). Samples
+come from the equivalence engine's tree walker with mpmath: learner
+expressions are never turned into code (no ``lambdify``/``eval``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import mpmath
+import sympy as sp
+
+from .render.mathml import to_mathml
+from .spec import Variable
+
+#: samples per curve; enough for a smooth 640-pixel-wide plot
+SAMPLES = 161
+#: wall-clock seconds one item may spend on sampling before the plot is dropped
+BUDGET = 0.3
+#: a counterexample farther out than this does not stretch the plot's window
+MAX_REACH = 50.0
+
+
+@dataclass(frozen=True)
+class Illustration:
+    """MathML of the learner's answer and of the reference, and the curve samples (or None)."""
+
+    answer_mathml: str | None = None
+    expected_mathml: str | None = None
+    plot: Mapping[str, Any] | None = None
+
+
+def _window(var: Variable, point: float | None) -> tuple[float, float]:
+    """The stretch of the variable's domain to draw: around 0, inside open bounds, including ``point``."""
+    if var.lo is not None and var.hi is not None:
+        pad = (var.hi - var.lo) * 0.01
+        return var.lo + pad, var.hi - pad
+    if var.lo is not None:
+        lo, hi = var.lo + 0.02, var.lo + 5.0
+    elif var.hi is not None:
+        lo, hi = var.hi - 5.0, var.hi - 0.02
+    else:
+        lo, hi = -4.0, 4.0
+    if point is not None and abs(point) <= MAX_REACH:
+        span = hi - lo
+        if point > hi - 0.05 * span:
+            hi = point + 0.1 * (point - lo)
+        if point < lo + 0.05 * span and (var.lo is None or point > var.lo):
+            lo = point - 0.1 * (hi - point)
+            if var.lo is not None:
+                lo = max(lo, var.lo + 0.5 * (point - var.lo))
+    return lo, hi
+
+
+def _typical(var: Variable) -> float:
+    """A value to hold a second variable at when none is given: inside its domain, away from 0."""
+    if var.lo is not None and var.hi is not None:
+        return (var.lo + var.hi) / 2
+    if var.hi is not None:
+        return var.hi - 1.5
+    return (var.lo or 0.0) + 1.5 if var.kind == "real" else (var.lo or 0.0) + 2.0
+
+
+def _value(expr: Any, point: Mapping[sp.Symbol, Any]) -> float | None:
+    from .equivalence import evaluate
+
+    try:
+        v = float(evaluate(expr, point))
+    except Exception:  # undefined, complex or unevaluable here: a gap in the curve
+        return None
+    return float(f"{v:.7g}") if v == v and abs(v) != float("inf") else None
+
+
+def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
+                  counterexample: Mapping[str, float] | None = None, samples: int = SAMPLES,
+                  budget: float = BUDGET) -> dict[str, Any] | None:
+    """Both functions sampled along the first variable, the others held at the counterexample
+    (or a typical value); None when nothing real can be drawn or the budget runs out."""
+    from .equivalence import expand_known_functions
+
+    if not variables or not isinstance(answer, sp.Basic) or not isinstance(reference, sp.Basic):
+        return None
+    ref, ans = expand_known_functions(reference), expand_known_functions(answer)
+    counterexample = counterexample or {}
+    main, others = variables[0], variables[1:]
+    fixed = {v.name: float(counterexample.get(v.name, _typical(v))) for v in others}
+    by_name = {s.name: s for s in ref.free_symbols | ans.free_symbols}
+    if any(n not in {v.name for v in variables} for n in by_name):
+        return None
+    lo, hi = _window(main, counterexample.get(main.name))
+    xs = [lo + (hi - lo) * i / (samples - 1) for i in range(samples)]
+    if main.kind == "integer":
+        xs = sorted({float(round(x)) for x in xs if lo <= round(x) <= hi})
+    base = {by_name[n]: mpmath.mpf(v) for n, v in fixed.items() if n in by_name}
+    started = time.perf_counter()
+    ys_ans: list[float | None] = []
+    ys_ref: list[float | None] = []
+    with mpmath.workdps(15):
+        for x in xs:
+            if time.perf_counter() - started > budget:
+                return None
+            point = dict(base)
+            if main.name in by_name:
+                point[by_name[main.name]] = mpmath.mpf(x)
+            ys_ans.append(_value(ans, point))
+            ys_ref.append(_value(ref, point))
+    if all(v is None for v in ys_ref) and all(v is None for v in ys_ans):
+        return None
+    return {"variable": main.name, "fixed": fixed, "x": [float(f"{x:.7g}") for x in xs],
+            "answer": ys_ans, "reference": ys_ref}
+
+
+def illustrate(variables: Sequence[Variable], reference: Any, answer: Any,
+               counterexample: Mapping[str, float] | None = None, plot: bool = True) -> Illustration:
+    """MathML of both sides and, when ``plot`` and both are single expressions, the curve samples.
+
+    Never raises: a failure here costs the picture, not the grade.
+    """
+    try:
+        curves = sample_curves(reference, answer, variables, counterexample) if plot else None
+    except Exception:
+        curves = None
+    return Illustration(to_mathml(answer), to_mathml(reference), curves)
