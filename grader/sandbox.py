@@ -76,6 +76,8 @@ class CallOutcome:
     used_forbidden: tuple[str, ...] = ()
     args_after: tuple[Any, ...] | None = None
     seconds: float = 0.0
+    #: warnings raised during the call, ``Category: message (line N)`` (np.exp overflow...)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,10 +287,13 @@ def run_calls(path: str | os.PathLike[str], calls: Sequence[Call], limits: Limit
                     cid = ev["id"]
                     used = tuple(str(u) for u in ev.get("used", []) if isinstance(u, str))[:10]
                     secs = float(ev["seconds"]) if isinstance(ev.get("seconds"), (int, float)) else 0.0
+                    warned = ev.get("warnings") if isinstance(ev.get("warnings"), list) else []
+                    warns = tuple(str(w)[:300] for w in warned if isinstance(w, str))[:5]
                     if ev.get("ok"):
                         after = ev.get("args_after")
                         outcomes[cid] = CallOutcome(cid, "ok", ev.get("value"), None, used,
-                                                    tuple(after) if isinstance(after, list) else None, secs)
+                                                    tuple(after) if isinstance(after, list) else None, secs,
+                                                    warns)
                     else:
                         status: OutcomeStatus = ("missing" if ev.get("missing") else
                                                  "timeout" if ev.get("timeout") else "error")
