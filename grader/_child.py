@@ -10,6 +10,9 @@ stdin and writes JSON lines to the result descriptor (fd given in argv)::
     {"ev": "done", "id": "...", "ok": true, "value": <wire value>, "used": [...], "args_after": [...]}
     {"ev": "done", "id": "...", "ok": false, "error": {...}, "used": [...]}
 
+A "done" event also carries "warnings": ["RuntimeWarning: overflow ... (line 7)", ...]
+when the call raised warnings (at most five distinct ones).
+
 Everything the learner returns is encoded here into plain data; nothing is
 pickled. The grader trusts none of it beyond the wire format's rules.
 """
@@ -24,6 +27,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from typing import Any
 
 import numpy as np
@@ -104,6 +108,22 @@ def _error(exc: BaseException, learner_file: str) -> dict[str, Any]:
     return {"type": type(exc).__name__[:100], "message": message, "frames": frames[-20:]}
 
 
+def _warning_lines(caught: list[warnings.WarningMessage], learner_file: str) -> list[str]:
+    """Up to five distinct warnings raised during a call, as ``Category: message (line N)``."""
+    lines: list[str] = []
+    for w in caught:
+        where = f" (line {w.lineno})" if os.path.abspath(str(w.filename)) == learner_file else ""
+        try:
+            text = f"{w.category.__name__}: {str(w.message)[:200]}{where}"
+        except BaseException:  # a learner warning whose __str__ fails
+            text = f"{w.category.__name__}{where}"
+        if text not in lines:
+            lines.append(text)
+        if len(lines) == 5:
+            break
+    return lines
+
+
 def _resolve(arg: Any, results: dict[str, Any]) -> Any:
     if isinstance(arg, dict) and arg.get("t") == "ref":
         value = results.get(arg.get("id"))
@@ -159,13 +179,16 @@ def run(job: dict[str, Any], out: Any) -> None:
                   "error": {"type": "MissingFunction", "message": f"no function named {call['function']}", "frames": []}})
             continue
         started = time.perf_counter()
+        caught: list[warnings.WarningMessage] = []
         try:
             args = [_resolve(a, results) for a in call.get("args", [])]
-            signal.setitimer(signal.ITIMER_REAL, float(call.get("timeout", 10)))
-            try:
-                value = func(*args)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+            with warnings.catch_warnings(record=True) as caught:  # warnings go back to the grader
+                warnings.simplefilter("always")
+                signal.setitimer(signal.ITIMER_REAL, float(call.get("timeout", 10)))
+                try:
+                    value = func(*args)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
             _FORBIDDEN_NOW.clear()
             results[cid] = value
             event: dict[str, Any] = {"ev": "done", "id": cid, "ok": True, "value": encoding.encode_value(value)}
@@ -177,6 +200,8 @@ def run(job: dict[str, Any], out: Any) -> None:
         except BaseException as exc:  # learner failure, including SystemExit/KeyboardInterrupt
             event = {"ev": "done", "id": cid, "ok": False, "error": _error(exc, learner_file)}
         _FORBIDDEN_NOW.clear()
+        if caught:
+            event["warnings"] = _warning_lines(caught, learner_file)
         event["used"] = sorted(_USED)
         event["seconds"] = round(time.perf_counter() - started, 6)
         emit(event)

@@ -15,6 +15,7 @@ from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import NumericItem
 from .common import outcome_problem, result
+from .numeric_review import review
 
 
 def item_cases(item: NumericItem) -> list[tuple[Any, ...]]:
@@ -43,6 +44,11 @@ def _fmt_args(case: tuple[Any, ...]) -> str:
 
 
 def check(item: NumericItem, run: RunResult, exercise: str) -> ItemResult:
+    """All cases must match the reference; then authored mistakes, convergence and warnings are reviewed."""
+    return review(item, run, exercise, _check_cases(item, run, exercise))
+
+
+def _check_cases(item: NumericItem, run: RunResult, exercise: str) -> ItemResult:
     """All cases must match the reference; the first failing case is described."""
     cases = item_cases(item)
     for i, case in enumerate(cases):
