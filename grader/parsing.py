@@ -1,0 +1,487 @@
+"""Safe parser for typed math answers: text in, SymPy expression out.
+
+A real tokenizer and a recursive-descent parser; it never calls ``eval``,
+``sympify`` or ``parse_expr`` on the text, so nothing a learner types can run.
+Only whitelisted functions, constants and names are accepted. The grammar::
+
+    sum     := term (("+" | "-") term)*
+    term    := unary (("*" | "/" | implicit) unary)*     3x, 2(x+1), σ(x)(1-σ(x))
+    unary   := ("-" | "+") unary | power
+    power   := postfix ("^" | "**") unary                right-assoc, -x^2 = -(x^2)
+    postfix := primary ("²" | "³")*
+    primary := number | name | func "(" args ")" | "(" sum ")" | "|" sum "|" | "√" primary
+
+Trees are built unevaluated (``evaluate=False``) so ``describe_reading``
+echoes what was typed and a hostile ``10^10^10`` is never computed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import sympy as sp
+
+from .known_functions import sigmoid, softplus
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 60
+MAX_DIGITS = 80
+
+__all__ = ["ParseError", "parse_expression", "describe_reading", "FUNCTIONS", "CONSTANTS"]
+
+
+class ParseError(ValueError):
+    """The text is not a valid answer; ``position`` is the 0-based offset of the problem."""
+
+    def __init__(self, reason: str, text: str, position: int) -> None:
+        self.reason = reason
+        self.text = text
+        self.position = max(0, min(position, len(text)))
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        start = max(0, self.position - 30)
+        shown = self.text[start:start + 60].replace("\n", " ")
+        lead = "..." if start else ""
+        caret = " " * (len(lead) + self.position - start) + "^"
+        return f"{self.reason} at position {self.position + 1}\n  {lead}{shown}\n  {caret}"
+
+
+def _max(*args: Any) -> Any:
+    return sp.Max(*args, evaluate=False)
+
+
+def _min(*args: Any) -> Any:
+    return sp.Min(*args, evaluate=False)
+
+
+def _unary(f: Any) -> Callable[..., Any]:
+    return lambda z: f(z, evaluate=False)
+
+
+#: function name -> (builder, number of arguments or None for 2+)
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int | None]] = {}
+for _names, _f in [
+    (("sin",), sp.sin), (("cos",), sp.cos), (("tan",), sp.tan), (("cot",), sp.cot),
+    (("sec",), sp.sec), (("csc", "cosec"), sp.csc),
+    (("asin", "arcsin"), sp.asin), (("acos", "arccos"), sp.acos), (("atan", "arctan"), sp.atan),
+    (("sinh",), sp.sinh), (("cosh",), sp.cosh), (("tanh",), sp.tanh), (("coth",), sp.coth),
+    (("sech",), sp.sech), (("csch",), sp.csch),
+    (("asinh", "arsinh", "arcsinh"), sp.asinh), (("acosh", "arcosh", "arccosh"), sp.acosh),
+    (("atanh", "artanh", "arctanh"), sp.atanh),
+    (("exp",), sp.exp), (("ln", "log"), sp.log), (("abs", "Abs"), sp.Abs),
+    (("sign", "sgn"), sp.sign), (("erf",), sp.erf), (("Heaviside", "heaviside"), sp.Heaviside),
+    (("sigmoid", "σ", "logistic"), sigmoid), (("softplus",), softplus),
+]:
+    for _n in _names:
+        FUNCTIONS[_n] = (_unary(_f), 1)
+FUNCTIONS["sqrt"] = FUNCTIONS["√"] = (lambda z: sp.Pow(z, sp.Rational(1, 2), evaluate=False), 1)
+FUNCTIONS["relu"] = FUNCTIONS["ReLU"] = (lambda z: sp.Max(0, z, evaluate=False), 1)
+FUNCTIONS["max"] = FUNCTIONS["Max"] = (_max, None)
+FUNCTIONS["min"] = FUNCTIONS["Min"] = (_min, None)
+
+CONSTANTS: dict[str, Any] = {"pi": sp.pi, "π": sp.pi, "e": sp.E, "E": sp.E}
+
+#: Greek letters typed as symbols, so θ and theta name the same variable
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "ρ": "rho", "τ": "tau",
+    "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}
+_OPERATORS = {"−": "-", "–": "-", "·": "*", "×": "*", "⋅": "*", "∗": "*", "÷": "/"}
+_SUPERSCRIPTS = {"²": 2, "³": 3}
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_LOG_BASE = re.compile(r"^log_?(\d+)$")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "num", "name", "op", "end"
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        m = _NUMBER.match(text, i)
+        if m and (ch.isdigit() or ch == "."):
+            digits = sum(c.isdigit() for c in m.group(0))
+            if digits > MAX_DIGITS:
+                raise ParseError(f"number too long (more than {MAX_DIGITS} digits)", text, i)
+            tokens.append(_Token("num", m.group(0), i))
+            i = m.end()
+            continue
+        if ch.isalpha() or ch == "_":
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] == "_") and text[j] not in _SUPERSCRIPTS:
+                j += 1
+            tokens.append(_Token("name", text[i:j], i))
+            i = j
+            continue
+        if text.startswith("**", i):
+            tokens.append(_Token("op", "^", i))
+            i += 2
+            continue
+        if ch in "+-*/^()[],|" or ch in _OPERATORS or ch in _SUPERSCRIPTS or ch == "√":
+            tokens.append(_Token("op", _OPERATORS.get(ch, ch), i))
+            i += 1
+            continue
+        hint = {"=": ": give an expression, not an equation", "!": ": factorials are not supported",
+                "{": ": use round brackets", "}": ": use round brackets"}.get(ch, "")
+        if ch in "'\"":
+            hint = ": quotes are not part of a math answer"
+        raise ParseError(f"unexpected character {ch!r}{hint}", text, i)
+    tokens.append(_Token("end", "", n))
+    return tokens
+
+
+_CLOSE = {"(": ")", "[": "]"}
+
+
+class _Parser:
+    """Recursive descent over the token list; one instance per parse."""
+
+    def __init__(self, text: str, variables: dict[str, sp.Symbol]) -> None:
+        self.text = text
+        self.variables = variables
+        self.tokens = _tokenize(text)
+        self.i = 0
+        self.depth = 0
+        self.abs_depth = 0
+
+    # -- helpers -------------------------------------------------------------
+    @property
+    def tok(self) -> _Token:
+        return self.tokens[self.i]
+
+    def error(self, reason: str, tok: _Token | None = None) -> ParseError:
+        return ParseError(reason, self.text, (tok or self.tok).pos)
+
+    def take(self) -> _Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, op: str, opened: _Token) -> None:
+        if self.tok.kind == "op" and self.tok.text == op:
+            self.i += 1
+            return
+        found = "the end of the answer" if self.tok.kind == "end" else repr(self.tok.text)
+        raise self.error(f"expected {op!r} to close the {opened.text!r} opened at position "
+                         f"{opened.pos + 1}, found {found}")
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"too deeply nested (more than {MAX_DEPTH} levels)")
+
+    # -- grammar -------------------------------------------------------------
+    def parse(self) -> Any:
+        if self.tok.kind == "end":
+            raise self.error("the answer is empty")
+        expr = self.sum()
+        if self.tok.kind != "end":
+            tok = self.tok
+            if tok.text in (")", "]"):
+                raise self.error(f"unmatched {tok.text!r}")
+            raise self.error(f"unexpected {tok.text!r}")
+        return expr
+
+    def sum(self) -> Any:
+        self.nest()
+        terms = [self.term()]
+        while self.tok.kind == "op" and self.tok.text in "+-":
+            op = self.take().text
+            t = self.term()
+            if op == "-":
+                t = -t if isinstance(t, sp.Number) else sp.Mul(sp.S.NegativeOne, t, evaluate=False)
+            terms.append(t)
+        self.depth -= 1
+        return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+    def starts_primary(self) -> bool:
+        tok = self.tok
+        if tok.kind in ("num", "name"):
+            return True
+        if tok.kind == "op":
+            return tok.text in ("(", "[", "√") or (tok.text == "|" and self.abs_depth == 0)
+        return False
+
+    def term(self) -> Any:
+        factors = [self.unary()]
+        while True:
+            tok = self.tok
+            if tok.kind == "op" and tok.text in ("*", "/"):
+                self.take()
+                if self.tok.kind == "op" and self.tok.text in ("*", "/"):
+                    raise self.error(f"two operators in a row: {tok.text!r} then {self.tok.text!r}")
+                f = self.unary()
+                if tok.text == "*":
+                    factors.append(f)
+                elif isinstance(f, sp.Integer) and isinstance(factors[-1], sp.Integer) and f != 0:
+                    factors[-1] = sp.Rational(factors[-1], f)  # 1/2 is the number one half
+                else:
+                    factors.append(sp.Pow(f, -1, evaluate=False))
+            elif self.starts_primary():
+                factors.append(self.power())
+            else:
+                break
+        return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+
+    def unary(self) -> Any:
+        tok = self.tok
+        if tok.kind == "op" and tok.text in "+-":
+            self.take()
+            self.nest()
+            if self.tok.kind == "op" and self.tok.text in ("*", "/", "^", ")", "]"):
+                raise self.error(f"{self.tok.text!r} cannot follow {tok.text!r}")
+            inner = self.unary()
+            self.depth -= 1
+            if tok.text == "+":
+                return inner
+            if isinstance(inner, sp.Number):
+                return -inner
+            return sp.Mul(sp.S.NegativeOne, inner, evaluate=False)
+        return self.power()
+
+    def power(self) -> Any:
+        base = self.postfix()
+        if self.tok.kind == "op" and self.tok.text == "^":
+            self.take()
+            self.nest()
+            if self.tok.kind == "end" or (self.tok.kind == "op" and self.tok.text in ("*", "/", "^", ")", "]", ",")):
+                raise self.error("missing exponent after '^'")
+            ex = self.unary()
+            self.depth -= 1
+            return sp.Pow(base, ex, evaluate=False)
+        return base
+
+    def postfix(self) -> Any:
+        expr = self.primary()
+        while self.tok.kind == "op" and self.tok.text in _SUPERSCRIPTS:
+            expr = sp.Pow(expr, _SUPERSCRIPTS[self.take().text], evaluate=False)
+        return expr
+
+    def primary(self) -> Any:
+        tok = self.tok
+        if tok.kind == "num":
+            self.take()
+            return _number(tok.text)
+        if tok.kind == "name":
+            return self.name()
+        if tok.kind == "op" and tok.text in ("(", "["):
+            self.take()
+            if self.tok.kind == "op" and self.tok.text == _CLOSE[tok.text]:
+                raise self.error("empty brackets")
+            self.nest()
+            inner = self.sum()
+            self.depth -= 1
+            self.expect(_CLOSE[tok.text], tok)
+            return inner
+        if tok.kind == "op" and tok.text == "|":
+            self.take()
+            self.abs_depth += 1
+            self.nest()
+            inner = self.sum()
+            self.depth -= 1
+            self.abs_depth -= 1
+            self.expect("|", tok)
+            return sp.Abs(inner, evaluate=False)
+        if tok.kind == "op" and tok.text == "√":
+            self.take()
+            self.nest()
+            inner = self.postfix()
+            self.depth -= 1
+            return sp.Pow(inner, sp.Rational(1, 2), evaluate=False)
+        if tok.kind == "end":
+            raise self.error("the answer ends too early: something is missing")
+        if tok.text in (")", "]"):
+            raise self.error(f"unmatched {tok.text!r}" if self.depth <= 1 else f"nothing before {tok.text!r}")
+        raise self.error(f"unexpected {tok.text!r}")
+
+    def name(self) -> Any:
+        tok = self.take()
+        word = tok.text
+        follows_paren = self.tok.kind == "op" and self.tok.text in ("(", "[", "^")
+        if word in self.variables and not (follows_paren and word in FUNCTIONS):
+            return self.variables[word]
+        if word in GREEK and GREEK[word] in self.variables:
+            return self.variables[GREEK[word]]
+        if word in FUNCTIONS or _LOG_BASE.match(word):
+            return self.call(tok)
+        if word in CONSTANTS:
+            return CONSTANTS[word]
+        pieces = self.split(word)
+        if pieces is not None:  # re-read "xy" as the names x and y, multiplied implicitly
+            offsets = [sum(len(p) for p in pieces[:k]) for k in range(len(pieces))]
+            self.tokens[self.i - 1:self.i] = [_Token("name", p, tok.pos + o) for p, o in zip(pieces, offsets)]
+            self.i -= 1
+            return self.name()
+        if self.variables:
+            allowed = ", ".join(sorted(self.variables))
+            raise self.error(f"unknown name {word!r}: the variables here are {allowed}", tok)
+        if not word.isidentifier() or word.startswith("_"):
+            raise self.error(f"{word!r} is not a valid name", tok)
+        return sp.Symbol(GREEK.get(word, word), real=True)
+
+    def split(self, word: str) -> list[str] | None:
+        """Split ``xy`` or ``xsin`` into known names (longest first), if the variables allow it."""
+        if not self.variables:
+            return None
+        known = set(self.variables) | set(CONSTANTS) | {g for g, n in GREEK.items() if n in self.variables}
+        funcs = set(FUNCTIONS) if self.tok.kind == "op" and self.tok.text == "(" else set()
+        best: list[str] | None = None
+
+        def walk(rest: str, acc: list[str]) -> bool:
+            nonlocal best
+            if not rest:
+                best = acc
+                return True
+            for k in range(len(rest), 0, -1):
+                head = rest[:k]
+                if head in known or (head in funcs and k == len(rest)):
+                    if walk(rest[k:], acc + [head]):
+                        return True
+            return False
+
+        if len(word) <= 12 and walk(word, []) and best is not None and len(best) > 1:
+            return best
+        return None
+
+    def call(self, tok: _Token) -> Any:
+        word = tok.text
+        power = None
+        if self.tok.kind == "op" and self.tok.text in _SUPERSCRIPTS:  # sin²(x)
+            power = sp.Integer(_SUPERSCRIPTS[self.take().text])
+        elif self.tok.kind == "op" and self.tok.text == "^":  # sin^2(x) means sin(x)^2
+            caret = self.take()
+            if self.tok.kind != "num" or "." in self.tok.text:
+                raise self.error(f"after {word}^ write a whole number and then the argument, e.g. {word}^2(x)",
+                                 caret)
+            power = _number(self.take().text)
+        if not (self.tok.kind == "op" and self.tok.text in ("(", "[")):
+            raise self.error(f"{word} needs its argument in brackets, e.g. {word}(x)", tok)
+        opened = self.take()
+        self.nest()
+        args = [self.sum()]
+        while self.tok.kind == "op" and self.tok.text == ",":
+            self.take()
+            args.append(self.sum())
+        self.depth -= 1
+        self.expect(_CLOSE[opened.text], opened)
+        base = _LOG_BASE.match(word)
+        if base:
+            if len(args) != 1:
+                raise self.error(f"{word} takes one argument", tok)
+            value = sp.Mul(sp.log(args[0], evaluate=False),
+                           sp.Pow(sp.log(sp.Integer(base.group(1)), evaluate=False), -1, evaluate=False),
+                           evaluate=False)
+        else:
+            build, arity = FUNCTIONS[word]
+            if arity is None and len(args) < 2:
+                raise self.error(f"{word} takes two or more arguments separated by commas", tok)
+            if arity is not None and len(args) != arity:
+                extra = " (log is the natural log; for base b write log(x)/log(b))" if word == "log" else ""
+                raise self.error(f"{word} takes {arity} argument{'s' if arity > 1 else ''}, "
+                                 f"got {len(args)}{extra}", tok)
+            value = build(*args)
+        return sp.Pow(value, power, evaluate=False) if power is not None else value
+
+
+def _number(text: str) -> Any:
+    if re.fullmatch(r"\d+", text):
+        return sp.Integer(int(text))
+    digits = sum(c.isdigit() for c in text)
+    return sp.Float(text, max(15, digits + 2))
+
+
+def _symbol_table(variables: Sequence[Any]) -> dict[str, sp.Symbol]:
+    table: dict[str, sp.Symbol] = {}
+    for v in variables:
+        if isinstance(v, sp.Symbol):
+            table[v.name] = v
+        elif isinstance(v, str):
+            table[v] = sp.Symbol(v, real=True)
+        elif hasattr(v, "assumptions") and hasattr(v, "name"):  # a spec.Variable
+            table[v.name] = sp.Symbol(v.name, **v.assumptions())
+        else:
+            raise TypeError(f"variables must be names, SymPy symbols or spec.Variable, not {type(v).__name__}")
+    return table
+
+
+def parse_expression(text: str, variables: Sequence[Any] = ()) -> Any:
+    """Parse a typed answer into an unevaluated SymPy expression.
+
+    ``variables`` (names, SymPy symbols or ``spec.Variable``) are the only free
+    names allowed, and let ``xy`` read as ``x*y``; with none given, any plain
+    name becomes a real symbol. Raises ParseError with the position on bad input.
+    """
+    if not isinstance(text, str):
+        raise TypeError("parse_expression takes a string")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the answer is too long ({len(text)} characters, at most {MAX_LENGTH})",
+                         text[:MAX_LENGTH], MAX_LENGTH)
+    return _Parser(text, _symbol_table(variables)).parse()
+
+
+# -- the "we read your answer as ..." echo ------------------------------------------------------
+
+class _ReadingPrinter(sp.printing.str.StrPrinter):  # type: ignore[name-defined]
+    """One-line maths: ^ for powers, e^x, ln, σ, juxtaposed coefficients."""
+
+    _default_settings = {**sp.printing.str.StrPrinter._default_settings,  # type: ignore[attr-defined]
+                         "order": "none", "full_prec": False}
+
+    def _print_exp(self, expr: Any) -> str:
+        return "e^" + self._exponent(expr.args[0])
+
+    def _print_Pow(self, expr: Any, rational: bool = False) -> str:
+        base, ex = expr.args
+        if base == sp.E:
+            return "e^" + self._exponent(ex)
+        if ex == sp.Rational(1, 2):
+            return f"√({self._print(base)})"
+        return super()._print_Pow(expr, rational)
+
+    def _exponent(self, ex: Any) -> str:
+        text = self._print(ex)
+        simple = isinstance(ex, (sp.Symbol, sp.Integer)) and not (isinstance(ex, sp.Integer) and ex < 0)
+        return text if simple else f"({text})"
+
+    def _print_log(self, expr: Any) -> str:
+        return f"ln({self._print(expr.args[0])})"
+
+    def _print_sigmoid(self, expr: Any) -> str:
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_Abs(self, expr: Any) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Exp1(self, expr: Any) -> str:
+        return "e"
+
+    def _print_Pi(self, expr: Any) -> str:
+        return "π"
+
+
+_COEFF = re.compile(r"(?<![\w.])(\d+)\*(?=[A-Za-zα-ωΑ-Ω(√|])")
+
+
+def describe_reading(expr: Any) -> str:
+    """How the grader read an answer, in one line of plain maths (``2^x · ln(2)``),
+    so a learner can spot a misparse."""
+    if isinstance(expr, (list, tuple)):
+        return "[" + ", ".join(describe_reading(e) for e in expr) + "]"
+    text = _ReadingPrinter().doprint(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+    text = text.replace("**", "^")
+    text = _COEFF.sub(r"\1", text)
+    text = text.replace("*", " · ")
+    return text.replace("-", "−")
