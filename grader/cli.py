@@ -1,13 +1,15 @@
 """The ``grader`` command: options in, one library call, a renderer, an exit status.
 
-Exit statuses (decided here and nowhere else):
-  0  grading completed (whatever the score)
+Exit statuses (decided here and nowhere else, in ``guarded``):
+  0  grading completed (and the score is at or above ``--fail-under``, if given)
+  1  the score, as a percentage of the maximum, is below ``--fail-under``
   2  usage error: unknown exercise, unreadable file, bad option
   3  internal error of the grader
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +20,10 @@ from . import __version__
 from .errors import GraderError, UsageError
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class BelowFailUnder(Exception):
+    """The graded score is below ``--fail-under``: not an error, exit status 1."""
 
 
 def _fail(message: str, code: int) -> None:
@@ -31,6 +37,9 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BelowFailUnder as exc:
+            click.echo(f"grader: {exc}", err=True)
+            sys.exit(EXIT_BELOW)
         except UsageError as exc:
             _fail(str(exc), EXIT_USAGE)
         except GraderError as exc:
@@ -86,7 +95,15 @@ def list_command(catalog: Path | None) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--exercise", "-e", help="Exercise name (default: from the file name).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the result as Gradescope results.json here.")
+              help="Write the result as JSON here (Gradescope results.json unless --format says otherwise).")
+@click.option("--format", "json_format", type=click.Choice(["gradescope", "prairielearn"]), default="gradescope",
+              show_default=True, help="Shape of the --json file: Gradescope's or PrairieLearn's results.json.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JUnit XML here, one test case per item (GitLab, Jenkins, GitHub reporters).")
+@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Exit with status 1 when the score is below PERCENT of the maximum.")
+@click.option("--classroom", is_flag=True,
+              help="Also write GitHub Classroom's step result (base64 result=...) to $GITHUB_OUTPUT.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the HTML feedback report here.")
 @click.option("--show-solutions", is_flag=True, help="Show the reference answers in the HTML report.")
@@ -95,16 +112,23 @@ def list_command(catalog: Path | None) -> None:
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
 @guarded
-def grade_command(file: Path, exercise: str | None, json_path: Path | None, html_path: Path | None,
+def grade_command(file: Path, exercise: str | None, json_path: Path | None, json_format: str,
+                  junit_path: Path | None, fail_under: float | None, classroom: bool, html_path: Path | None,
                   show_solutions: bool, quiet: bool, timeout: float, catalog: Path | None) -> None:
-    """Grade one submission FILE and print a score table."""
+    """Grade one submission FILE and print a score table.
+
+    Exit status 0 when graded, 1 below --fail-under, 2 on a usage error, 3 on an internal error.
+    """
     from .catalogue import exercise_for_file, find_catalogue, get_exercise
     from .grading import grade_file, read_submission
-    from .render import gradescope, html, terminal
+    from .render import classroom as classroom_render
+    from .render import gradescope, html, junit, prairielearn, terminal
     from .sandbox import Limits
 
     if not file.exists():
         raise UsageError(f"no such file: {file}")
+    if classroom and not os.environ.get("GITHUB_OUTPUT"):
+        raise UsageError(classroom_render.NO_OUTPUT)
     read_submission(file)
     root = find_catalogue(catalog)
     ex = get_exercise(exercise, root) if exercise else exercise_for_file(file, root)
@@ -114,13 +138,47 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, html
     else:
         click.echo(terminal.render(result, color=sys.stdout.isatty()))
     if json_path:
-        _write(json_path, gradescope.render(result))
+        _write(json_path, (prairielearn if json_format == "prairielearn" else gradescope).render(result))
         if not quiet:
             click.echo(f"JSON result: {json_path}")
+    if junit_path:
+        _write(junit_path, junit.render(result))
+        if not quiet:
+            click.echo(f"JUnit XML: {junit_path}")
+    try:
+        classroom_render.write_github(result, os.environ, classroom)
+    except OSError as exc:
+        raise UsageError(f"cannot write GitHub Actions output {exc.filename}: {exc.strerror or exc}") from None
     if html_path:
         _write(html_path, html.render(result, show_solutions=show_solutions))
         if not quiet:
             click.echo(f"HTML report: {html_path}")
+    if fail_under is not None and result.percent < fail_under:
+        raise BelowFailUnder(f"score {result.percent:.1f}% is below --fail-under {fail_under:g}%")
+
+
+@main.command("batch")
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: gradebook.sqlite, grades.csv, grades.json, summary.html, reports/.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Worker processes (default: the machine's cores).")
+@click.option("--regrade", is_flag=True, help="Grade everything again, even what the gradebook already has.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds allowed for each call of a learner function.")
+@catalog_option
+@guarded
+def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool, timeout: float,
+                  catalog: Path | None) -> None:
+    """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
+    from .batch import BatchOptions, Progress, default_jobs, run_batch, summary_lines
+    from .sandbox import Limits
+
+    options = BatchOptions(out, jobs or default_jobs(), regrade, Limits(wall_seconds=timeout))
+    outcome = run_batch(submissions, catalog, options, Progress(), log=lambda m: click.echo(m, err=True))
+    click.echo("\n".join(summary_lines(outcome)))
+    if outcome.run.interrupted:
+        sys.exit(130)  # interrupted: what was recorded is kept; the same command resumes
 
 
 if __name__ == "__main__":

@@ -1,0 +1,198 @@
+"""Find the submissions in an instructor's folder and tell whose they are (no grading here).
+
+Rules, checked for every file below the folder (hidden entries and
+``__pycache__`` are skipped; symbolic links are followed only when they stay
+inside the folder, and only regular files count):
+
+* **folder per learner**: a file named exactly after an exercise
+  (``derivatives.py``, ``quiz.toml``). The learner is the first folder below
+  the part of the path every such file shares: ``alice/derivatives.py`` and
+  ``submitted/alice/derivatives.py`` both belong to ``alice``, and so does
+  nbgrader's ``submitted/alice/ps1/derivatives.py``.
+* **flat**: a file named ``<learner>_<exercise>`` or ``<learner>-<exercise>``
+  (``alice_derivatives.py``), anywhere; the longest matching exercise name wins.
+
+Everything else is listed as unmatched, with the reason, so nothing is
+silently ignored. Two files for the same learner and exercise: the first in
+path order is graded and the other is listed as a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+from .catalogue import Exercise
+from .grading import MAX_SUBMISSION_BYTES
+
+Layout = Literal["folder per learner", "flat", "mixed", "empty"]
+_SKIP_DIRS = {"__pycache__", "node_modules"}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One learner's file for one exercise, with its content hash."""
+
+    learner: str
+    exercise: str
+    path: Path
+    relpath: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A file that is not graded, and why."""
+
+    relpath: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What was found in a submissions folder."""
+
+    root: Path
+    layout: Layout
+    submissions: tuple[Submission, ...]
+    unmatched: tuple[Unmatched, ...]
+
+    @property
+    def learners(self) -> tuple[str, ...]:
+        """Every learner with at least one submission, sorted."""
+        return tuple(sorted({s.learner for s in self.submissions}))
+
+
+def display_name(raw: str) -> str:
+    """A file-system name as text that SQLite, CSV and HTML can hold (undecodable bytes become U+FFFD)."""
+    text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return unicodedata.normalize("NFC", text)
+
+
+_UNSAFE = re.compile(r"[^\w.-]+", re.UNICODE)
+
+
+def safe_component(name: str, limit: int = 60) -> str:
+    """A single, harmless path component for ``name`` (no separators, no leading dot, bounded length).
+
+    Names that had to change get a short hash of the original so two learners never share a folder.
+    """
+    slug = _UNSAFE.sub("_", name).strip("._")[:limit]
+    if slug != name or slug.upper() in {"CON", "PRN", "AUX", "NUL"}:
+        slug = f"{slug or 'learner'}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return slug
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def _candidate_files(root: Path) -> Iterable[tuple[Path, str | None]]:
+    """(path, reason-to-skip or None) for every visible file below ``root``, without following links out."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith(".") or d in _SKIP_DIRS:
+                continue
+            if (here / d).is_symlink():
+                yield here / d, "a symbolic link to a folder (not followed)"
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for f in sorted(filenames):
+            if f.startswith("."):
+                continue
+            p = here / f
+            try:
+                st = p.stat() if _inside(root, p) else None
+            except OSError as exc:
+                yield p, f"cannot be read ({exc.strerror or exc})"
+                continue
+            if st is None:
+                yield p, "a symbolic link pointing outside the submissions folder"
+            elif not stat.S_ISREG(st.st_mode):
+                yield p, "not a regular file"
+            else:
+                yield p, None
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:  # never read a huge file just to hash it; grading refuses it anyway
+        return f"too-large:{size}", size
+    return hashlib.sha256(path.read_bytes()).hexdigest(), size
+
+
+def _match_exercise(name: str, suffix: str, exercises: Sequence[Exercise]) -> tuple[str, str] | None:
+    """(exercise, learner-or-'') for a file name, or None; '' means named exactly after the exercise."""
+    stem = name[: -len(suffix)] if suffix else name
+    low = stem.lower()
+    best: tuple[str, str] | None = None
+    for ex in sorted(exercises, key=lambda e: -len(e.name)):
+        if suffix != ex.submission_suffix:
+            continue
+        if low == ex.name:
+            return ex.name, ""
+        for sep in ("_", "-"):
+            if low.endswith(sep + ex.name) and len(stem) > len(ex.name) + 1 and best is None:
+                best = ex.name, stem[: -len(ex.name) - 1]
+    return best
+
+
+def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Discovery:
+    """Find every submission below ``root`` and whose it is (see the module docstring for the rules)."""
+    root = Path(root).resolve()
+    folder_hits: list[tuple[Path, tuple[str, ...], str]] = []
+    flat_hits: list[tuple[Path, str, str]] = []
+    unmatched: list[Unmatched] = []
+    for path, problem in _candidate_files(root):
+        rel = path.relative_to(root)
+        if problem:
+            unmatched.append(Unmatched(display_name(str(rel)), problem))
+            continue
+        match = _match_exercise(path.name, path.suffix, exercises)
+        if match is None:
+            unmatched.append(Unmatched(display_name(str(rel)), "the name matches no exercise"))
+        elif match[1] == "":
+            if len(rel.parts) < 2:
+                unmatched.append(Unmatched(display_name(str(rel)), "named after an exercise but not inside a "
+                                           "learner's folder (use alice/NAME or alice_NAME)"))
+            else:
+                folder_hits.append((path, rel.parts[:-1], match[0]))
+        else:
+            flat_hits.append((path, display_name(match[1]), match[0]))
+    found: list[tuple[str, str, Path]] = [(learner, ex, p) for p, learner, ex in flat_hits]
+    if folder_hits:
+        common = os.path.commonprefix([dirs for _, dirs, _ in folder_hits])
+        for path, dirs, ex in folder_hits:
+            found.append((display_name(dirs[min(len(common), len(dirs) - 1)]), ex, path))
+    submissions: dict[tuple[str, str], Submission] = {}
+    for learner, ex, path in sorted(found, key=lambda t: str(t[2])):
+        rel = display_name(str(path.relative_to(root)))
+        key = (learner, ex)
+        if key in submissions:
+            unmatched.append(Unmatched(rel, f"a second file for learner {learner!r}, exercise {ex!r} "
+                                            f"(graded: {submissions[key].relpath})"))
+            continue
+        try:
+            digest, size = _hash(path)
+        except OSError as exc:
+            unmatched.append(Unmatched(rel, f"cannot be read ({exc.strerror or exc})"))
+            continue
+        submissions[key] = Submission(learner, ex, path, rel, digest, size)
+    layout: Layout = ("empty" if not submissions else "mixed" if folder_hits and flat_hits
+                      else "flat" if flat_hits else "folder per learner")
+    ordered = tuple(sorted(submissions.values(), key=lambda s: (s.learner, s.exercise)))
+    return Discovery(root, layout, ordered, tuple(sorted(unmatched, key=lambda u: u.relpath)))
