@@ -2,7 +2,7 @@
 
 ``run_calls(path, calls, limits)`` starts ``grader._child`` in a fresh process
 (own session, scrubbed environment, empty working directory, closed stdin,
-resource limits), streams the calls' results back as JSON lines, kills the
+resource limits; inside bubblewrap when ``grader.isolation`` finds it works), streams the calls' results back as JSON lines, kills the
 whole process group when a call overruns its wall-clock budget, and restarts
 after a call that killed the process so the remaining items are still graded.
 Values come back still encoded (wire values); the checks decode them strictly.
@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
+from . import isolation
 from .results import ErrorInfo, SourceLine
 
 OutcomeStatus = Literal["ok", "error", "missing", "timeout", "crashed", "not_run", "import_error"]
-PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+PACKAGE_ROOT = isolation.PACKAGE_ROOT
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,9 @@ class Limits:
     open_files: int = 64
     output_bytes: int = 64 << 10
     result_bytes: int = 128 << 20
+    processes: int = 32  # RLIMIT_NPROC for the sandbox's private uid (bwrap mode as root)
+    scratch_bytes: int = 64 << 20  # size of the scratch tmpfs (bwrap mode)
+    sandbox: str = "auto"  # auto | bwrap | rlimits, see grader.isolation
 
 
 @dataclass(frozen=True)
@@ -104,34 +106,10 @@ def _error_info(raw: Any) -> ErrorInfo:
     return ErrorInfo(str(raw.get("type", "Error"))[:100], str(raw.get("message", ""))[:2000], tuple(frames))
 
 
-def _limit_child(limits: Limits) -> None:
-    """preexec hook: resource limits in the child before it runs Python."""
-    pairs = [
-        (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_CPU, limits.cpu_seconds),
-        (resource.RLIMIT_FSIZE, limits.file_bytes),
-        (resource.RLIMIT_NOFILE, limits.open_files),
-        (resource.RLIMIT_CORE, 0),
-    ]
-    for which, value in pairs:
-        try:
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass
-
-
-def _child_env(workdir: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "HOME": workdir,
-        "TMPDIR": workdir,
-        "LANG": "C.UTF-8",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
+def limits_dict(limits: Limits) -> dict[str, int]:
+    """The rlimit values as plain data (the fork server receives them as JSON)."""
+    return {"memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
+            "file_bytes": limits.file_bytes, "open_files": limits.open_files, "processes": limits.processes}
 
 
 class _Capped:
@@ -148,40 +126,91 @@ class _Capped:
         return out + (f"\n[... {self.dropped} more bytes not kept]" if self.dropped else "")
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+class Started(Protocol):
+    """A running learner process as the reading loop sees it (a fresh child or a forked one)."""
+
+    fds: tuple[int, int, int]  # stdout, stderr, results (read ends, owned by the caller)
+
+    def kill(self) -> None:
+        """Kill the process and every descendant."""
+
+    def wait(self) -> int | None:
+        """Its exit status as ``Popen.returncode`` gives it (negative: killed by that signal)."""
 
 
-def _run_once(path: str, calls: Sequence[Call], limits: Limits, workdir: str,
+#: ``starter(job, limits) -> Started``; ``job`` is the JSON job of ``grader._child``
+Starter = Callable[[dict[str, Any], Limits], Started]
+_BOOT = "import sys; sys.path.insert(0, {root!r}); from grader._child import main; main()"
+
+
+class _Fresh:
+    """A fresh interpreter (optionally inside bubblewrap) for one job."""
+
+    def __init__(self, job: dict[str, Any], limits: Limits, mode: str, host_path: str) -> None:
+        self.mode = mode
+        rfd, wfd = os.pipe()
+        inner = isolation.python_argv() + ["-c", _BOOT.format(root=isolation.PACKAGE_ROOT), str(wfd)]
+        unprivileged = False
+        if mode == "bwrap":
+            inside = f"{isolation.SUBMISSION_DIR}/{Path(host_path).name}"
+            job = dict(job, path=inside, workdir=isolation.SCRATCH)
+            argv = isolation.bwrap_argv(inner, uid=isolation.next_uid(), scratch_bytes=limits.scratch_bytes,
+                                        submission=(host_path, inside))
+            cwd, env, unprivileged = None, {"PATH": "/usr/bin:/bin"}, os.geteuid() == 0
+        else:
+            self.workdir = tempfile.mkdtemp(prefix="grader-run-")
+            job = dict(job, workdir=self.workdir)
+            argv, cwd, env = inner, self.workdir, isolation.child_env(self.workdir)
+        rl = limits_dict(limits)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            pass_fds=(wfd,), cwd=cwd, env=env, start_new_session=True,
+            preexec_fn=lambda: isolation.apply_rlimits(rl, unprivileged),  # noqa: PLW1509 - limits must be set in the child
+        )
+        os.close(wfd)
+        assert self.proc.stdin and self.proc.stdout and self.proc.stderr
+        try:
+            self.proc.stdin.write(json.dumps(job).encode())
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.fds = (os.dup(self.proc.stdout.fileno()), os.dup(self.proc.stderr.fileno()), rfd)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self) -> int | None:
+        try:
+            code = self.proc.wait(timeout=2)  # its streams are closed: it is exiting
+        except subprocess.TimeoutExpired:  # it closed them itself and lingers
+            self.kill()
+            code = self.proc.wait()
+        self.kill()  # leftover grandchildren in the group (bwrap mode: the PID namespace took them)
+        if self.mode == "bwrap" and code > 128:
+            return -(code - 128)  # bwrap reports a signalled child as 128 + signal
+        if self.mode != "bwrap":
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
+
+
+def fresh_starter(mode: str, host_path: str) -> Starter:
+    """Start a new interpreter per job (the default runner's way)."""
+    return lambda job, limits: _Fresh(job, limits, mode, host_path)
+
+
+def _run_once(job: dict[str, Any], calls: Sequence[Call], limits: Limits, starter: Starter,
               stdout: _Capped, stderr: _Capped) -> tuple[list[dict[str, Any]], str, int | None]:
-    """Start one child, feed it the job; return (events, why it stopped, exit code)."""
-    jobs = [dict(c.to_json(), timeout=min(c.timeout, limits.wall_seconds)) for c in calls]
-    job = {"path": path, "module": Path(path).stem, "calls": jobs,
-           "import_timeout": limits.import_seconds, "drop_path": PACKAGE_ROOT, "workdir": workdir}
-    rfd, wfd = os.pipe()
-    boot = f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); from grader._child import main; main()"
-    proc = subprocess.Popen(
-        [sys.executable, "-I", "-c", boot, str(wfd)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        pass_fds=(wfd,), cwd=workdir, env=_child_env(workdir), start_new_session=True,
-        preexec_fn=lambda: _limit_child(limits),  # noqa: PLW1509 - limits must be set in the child
-    )
-    os.close(wfd)
-    assert proc.stdin and proc.stdout and proc.stderr
-    try:
-        proc.stdin.write(json.dumps(job).encode())
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
+    """Start one child, read its streams under the deadlines; return (events, why it stopped, exit code)."""
+    job = dict(job, calls=[dict(c.to_json(), timeout=min(c.timeout, limits.wall_seconds)) for c in calls])
+    started = starter(job, limits)
     sel = selectors.DefaultSelector()
-    result_pipe = os.fdopen(rfd, "rb", buffering=0)
-    sel.register(result_pipe, selectors.EVENT_READ, "result")
-    sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
-    sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
+    for fd, name in zip(started.fds, ("stdout", "stderr", "result")):
+        sel.register(fd, selectors.EVENT_READ, name)
     timeouts = {c.id: min(c.timeout, limits.wall_seconds) for c in calls}
     events: list[dict[str, Any]] = []
     pending, got_bytes, why = b"", 0, "exited"
@@ -194,9 +223,9 @@ def _run_once(path: str, calls: Sequence[Call], limits: Limits, workdir: str,
                 why = "timeout"
                 break
             for key, _ in sel.select(timeout=min(remaining, 0.5)):
-                chunk = os.read(key.fileobj.fileno(), 65536)  # type: ignore[union-attr]
+                chunk = os.read(key.fd, 65536)
                 if not chunk:
-                    sel.unregister(key.fileobj)
+                    sel.unregister(key.fd)
                     open_streams -= 1
                     continue
                 if key.data == "stdout":
@@ -228,16 +257,13 @@ def _run_once(path: str, calls: Sequence[Call], limits: Limits, workdir: str,
                         elif kind in ("import", "done"):
                             deadline = now + limits.import_seconds + 2
     finally:
-        if why != "exited" or proc.poll() is None:
-            _kill_group(proc)
-        else:
-            proc.wait()
-            _kill_group(proc)  # leftover grandchildren in the group
-        result_pipe.close()
-        proc.stdout.close()
-        proc.stderr.close()
+        if why != "exited":
+            started.kill()
+        code = started.wait()
         sel.close()
-    return events, why, proc.returncode
+        for fd in started.fds:
+            os.close(fd)
+    return events, why, code
 
 
 def _death_message(why: str, code: int | None, limits: Limits) -> tuple[OutcomeStatus, str, str]:
@@ -264,67 +290,83 @@ def run_calls(path: str | os.PathLike[str], calls: Sequence[Call], limits: Limit
     """
     limits = limits or Limits()
     path = str(Path(path).resolve())
+    mode = isolation.resolve_mode(limits.sandbox)
+    return run_with(path, calls, limits, fresh_starter(mode, path), mode)
+
+
+def _memory_message(limits: Limits) -> str:
+    size = limits.memory_bytes
+    text = f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):g} MiB"
+    return f"used more than {text} of memory"
+
+
+def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter, mode: str) -> RunResult:
+    """The run loop shared by fresh children and the fork server: restart after a fatal call."""
     started = time.monotonic()
     stdout, stderr = _Capped(limits.output_bytes), _Capped(limits.output_bytes)
     outcomes: dict[str, CallOutcome] = {}
     notes: list[str] = []
     remaining = list(calls)
     import_error: ErrorInfo | None = None
-    workdir = tempfile.mkdtemp(prefix="grader-run-")
-    try:
-        while True:
-            events, why, code = _run_once(path, remaining, limits, workdir, stdout, stderr)
-            imported, current = False, None
-            for ev in events:
-                kind = ev.get("ev")
-                if kind == "import":
-                    imported = bool(ev.get("ok"))
-                    if not imported:
-                        import_error = _error_info(ev.get("error"))
-                elif kind == "start":
-                    current = ev.get("id")
-                elif kind == "done" and isinstance(ev.get("id"), str):
-                    cid = ev["id"]
-                    used = tuple(str(u) for u in ev.get("used", []) if isinstance(u, str))[:10]
-                    secs = float(ev["seconds"]) if isinstance(ev.get("seconds"), (int, float)) else 0.0
-                    warned = ev.get("warnings") if isinstance(ev.get("warnings"), list) else []
-                    warns = tuple(str(w)[:300] for w in warned if isinstance(w, str))[:5]
-                    if ev.get("ok"):
-                        after = ev.get("args_after")
-                        outcomes[cid] = CallOutcome(cid, "ok", ev.get("value"), None, used,
-                                                    tuple(after) if isinstance(after, list) else None, secs,
-                                                    warns)
-                    else:
-                        status: OutcomeStatus = ("missing" if ev.get("missing") else
-                                                 "timeout" if ev.get("timeout") else "error")
-                        outcomes[cid] = CallOutcome(cid, status, None, _error_info(ev.get("error")), used, None, secs)
-                    current = None
-            if import_error is not None:
-                for c in remaining:
-                    outcomes.setdefault(c.id, CallOutcome(c.id, "import_error", error=import_error))
-                break
-            if not imported:
-                status, etype, msg = _death_message(why, code, limits)
-                import_error = ErrorInfo(etype, msg.replace("stopped", "stopped while importing the file", 1)
-                                         if msg.startswith("stopped") else msg + " (while importing the file)")
-                for c in remaining:
-                    outcomes.setdefault(c.id, CallOutcome(c.id, "import_error", error=import_error))
-                break
-            remaining = [c for c in remaining if c.id not in outcomes]
-            if current is not None and current not in outcomes:
-                status, etype, msg = _death_message(why, code, limits)
-                outcomes[current] = CallOutcome(current, status, error=ErrorInfo(etype, msg))
-                notes.append(f"{current}: {msg}")
-                remaining = [c for c in remaining if c.id != current]
-            elif remaining:
-                # the child stopped between calls without saying why: do not loop forever
-                status, etype, msg = _death_message(why, code, limits)
-                for c in remaining:
-                    outcomes[c.id] = CallOutcome(c.id, "not_run", error=ErrorInfo(etype, msg))
-                remaining = []
-            if not remaining:
-                break
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return RunResult(outcomes, import_error, stdout.text(), stderr.text(), "rlimits",
+    job = {"path": path, "module": Path(path).stem, "import_timeout": limits.import_seconds,
+           "drop_path": PACKAGE_ROOT}
+    while True:
+        events, why, code = _run_once(job, remaining, limits, starter, stdout, stderr)
+        imported, current = False, None
+        for ev in events:
+            kind = ev.get("ev")
+            if kind == "import":
+                imported = bool(ev.get("ok"))
+                if not imported:
+                    import_error = _error_info(ev.get("error"))
+                    if import_error.type == "MemoryError":
+                        import_error = ErrorInfo("MemoryError", _memory_message(limits) + " while importing the file",
+                                                 import_error.frames)
+            elif kind == "start":
+                current = ev.get("id")
+            elif kind == "done" and isinstance(ev.get("id"), str):
+                cid = ev["id"]
+                used = tuple(str(u) for u in ev.get("used", []) if isinstance(u, str))[:10]
+                secs = float(ev["seconds"]) if isinstance(ev.get("seconds"), (int, float)) else 0.0
+                warned = ev.get("warnings") if isinstance(ev.get("warnings"), list) else []
+                warns = tuple(str(w)[:300] for w in warned if isinstance(w, str))[:5]
+                if ev.get("ok"):
+                    after = ev.get("args_after")
+                    outcomes[cid] = CallOutcome(cid, "ok", ev.get("value"), None, used,
+                                                tuple(after) if isinstance(after, list) else None, secs,
+                                                warns)
+                else:
+                    status: OutcomeStatus = ("missing" if ev.get("missing") else
+                                             "timeout" if ev.get("timeout") else "error")
+                    err = _error_info(ev.get("error"))
+                    if err.type == "MemoryError":
+                        err = ErrorInfo("MemoryError", _memory_message(limits), err.frames)
+                    outcomes[cid] = CallOutcome(cid, status, None, err, used, None, secs)
+                current = None
+        if import_error is not None:
+            for c in remaining:
+                outcomes.setdefault(c.id, CallOutcome(c.id, "import_error", error=import_error))
+            break
+        if not imported:
+            status, etype, msg = _death_message(why, code, limits)
+            import_error = ErrorInfo(etype, msg.replace("stopped", "stopped while importing the file", 1)
+                                     if msg.startswith("stopped") else msg + " (while importing the file)")
+            for c in remaining:
+                outcomes.setdefault(c.id, CallOutcome(c.id, "import_error", error=import_error))
+            break
+        remaining = [c for c in remaining if c.id not in outcomes]
+        if current is not None and current not in outcomes:
+            status, etype, msg = _death_message(why, code, limits)
+            outcomes[current] = CallOutcome(current, status, error=ErrorInfo(etype, msg))
+            notes.append(f"{current}: {msg}")
+            remaining = [c for c in remaining if c.id != current]
+        elif remaining:
+            # the child stopped between calls without saying why: do not loop forever
+            status, etype, msg = _death_message(why, code, limits)
+            for c in remaining:
+                outcomes[c.id] = CallOutcome(c.id, "not_run", error=ErrorInfo(etype, msg))
+            remaining = []
+        if not remaining:
+            break
+    return RunResult(outcomes, import_error, stdout.text(), stderr.text(), mode,
                      time.monotonic() - started, tuple(notes))

@@ -1,0 +1,187 @@
+"""OS-level isolation for learner processes: detect what the machine offers and build the command.
+
+Two modes, chosen once per process (``resolve_mode``) and reported in every result:
+
+``bwrap``    bubblewrap started by the grader, new PID/network/IPC/UTS namespaces, an
+             empty root with read-only binds of only what the child needs (the
+             interpreter's prefix, the venv, the ``grader`` package with its
+             catalogue masked), a fresh size-capped scratch tmpfs, every capability
+             dropped and, when the grader runs as root, a private unprivileged uid
+             (``setpriv`` after the mounts, so root-only host files stay unreadable
+             and ``RLIMIT_NPROC`` applies).
+``rlimits``  a plain child process with resource limits, its own session, a scrubbed
+             environment and an empty working directory; no filesystem or network
+             isolation.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Literal, Mapping, Sequence
+
+import grader
+
+from .errors import UsageError
+
+Mode = Literal["bwrap", "rlimits"]
+REQUESTS = ("auto", "bwrap", "rlimits")
+#: the grader package's parent directory (a source checkout or site-packages)
+PACKAGE_DIR = str(Path(grader.__file__).resolve().parent)
+PACKAGE_ROOT = str(Path(PACKAGE_DIR).parent)
+SCRATCH = "/scratch"
+SUBMISSION_DIR = "/submission"
+#: private uids handed to sandboxes when the grader runs as root (no passwd entry needed)
+_UID_BASE = 1_700_000_000
+_uid_counter = itertools.count()
+
+
+def child_env(home: str) -> dict[str, str]:
+    """The whole environment a learner process gets: nothing of the grader's leaks in."""
+    return {
+        "PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    }
+
+
+def apply_rlimits(limits: Mapping[str, int], unprivileged: bool) -> None:
+    """Set the learner's resource limits on the calling process (hard = soft, except CPU).
+
+    The CPU hard limit is one second above the soft one: SIGXCPU first, SIGKILL if
+    the learner catches it. ``RLIMIT_NPROC`` is only meaningful for a non-root uid.
+    """
+    pairs = [
+        (resource.RLIMIT_AS, limits["memory_bytes"], limits["memory_bytes"]),
+        (resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 1),
+        (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
+        (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
+        (resource.RLIMIT_CORE, 0, 0),
+    ]
+    if unprivileged:
+        pairs.append((resource.RLIMIT_NPROC, limits["processes"], limits["processes"]))
+    for which, soft, hard in pairs:
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def next_uid() -> int:
+    """A uid no other sandbox of this machine uses now, so process limits are not shared."""
+    return _UID_BASE + (os.getpid() * 1024 + next(_uid_counter)) % 100_000_000 if _is_root() else os.getuid()
+
+
+def _bind_roots() -> list[str]:
+    """Host directories the child's interpreter needs, each bound read-only at its own path."""
+    import mpmath
+    import numpy
+    import sympy
+
+    roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), PACKAGE_DIR}
+    for mod in (numpy, sympy, mpmath):
+        roots.add(str(Path(mod.__file__).resolve().parent))  # type: ignore[arg-type]
+    exe = os.path.realpath(sys.executable)
+    roots.add(os.path.dirname(exe))
+    keep = sorted(roots)
+    # drop directories already inside another bound one
+    return [r for r in keep if not any(r != o and r.startswith(o + os.sep) for o in keep)]
+
+
+def _mkdirs(path: str, have: set[str]) -> list[str]:
+    """``--dir`` arguments for every missing ancestor, world-readable (bwrap defaults to 0700)."""
+    args: list[str] = []
+    parts = Path(path).parts[1:-1]
+    for i in range(1, len(parts) + 1):
+        d = "/" + "/".join(parts[:i])
+        if d not in have and d not in ("/usr",):
+            have.add(d)
+            args += ["--perms", "0755", "--dir", d]
+    return args
+
+
+def catalogue_masks() -> list[str]:
+    """Directories hidden under an empty tmpfs: the installed catalogue (reference solutions)."""
+    return [d for d in (os.path.join(PACKAGE_DIR, "_catalog"),) if os.path.isdir(d)]
+
+
+def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
+               submission: tuple[str, str] | None = None, as_pid_1: bool = False) -> list[str]:
+    """Wrap ``inner`` (an argv) in bubblewrap; ``submission`` = (host file, path inside)."""
+    argv = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+    if _is_root():
+        # no user namespace: the mounts are made as root, then setpriv drops to ``uid``
+        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        argv += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    if as_pid_1:
+        argv.append("--as-pid-1")
+    argv += ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+             "--symlink", "usr/bin", "/bin", "--dev", "/dev", "--proc", "/proc"]
+    have: set[str] = set()
+    for root in _bind_roots():
+        if not root.startswith("/usr/"):
+            argv += _mkdirs(root + "/x", have) + ["--ro-bind", root, root]
+    for masked in catalogue_masks():
+        argv += ["--tmpfs", masked]
+    argv += ["--perms", "1777", "--size", str(scratch_bytes), "--tmpfs", SCRATCH, "--chdir", SCRATCH]
+    if submission:
+        host, inside = submission
+        argv += _mkdirs(inside, have) + ["--ro-bind", host, inside]
+    for key, value in child_env(SCRATCH).items():
+        argv += ["--setenv", key, value]
+    argv.append("--")
+    if _is_root():
+        argv += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    return argv + list(inner)
+
+
+def python_argv() -> list[str]:
+    """The interpreter, isolated mode (no user site, no PYTHON* variables, no script dir)."""
+    return [sys.executable, "-I"]
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works() -> str | None:
+    """None when bubblewrap runs a Python child here; otherwise why not (probed once per process)."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    if _is_root() and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed"
+    probe = "import os, sys; sys.stdout.write(str(os.getuid()))"
+    uid = next_uid()
+    try:
+        proc = subprocess.run(bwrap_argv(python_argv() + ["-c", probe], uid=uid, scratch_bytes=1 << 20),
+                              capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap failed to start: {exc}"
+    if proc.returncode != 0 or proc.stdout.decode(errors="replace").strip() != str(uid):
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        return "bubblewrap cannot run a sandboxed Python here" + (f": {err[-1]}" if err else "")
+    return None
+
+
+def resolve_mode(requested: str = "auto") -> Mode:
+    """``auto`` -> bwrap when it works here, else rlimits; ``bwrap`` fails clearly when unavailable."""
+    if requested not in REQUESTS:
+        raise UsageError(f"unknown sandbox mode {requested!r}; choose one of {', '.join(REQUESTS)}")
+    if requested == "rlimits":
+        return "rlimits"
+    why = bwrap_works()
+    if why is None:
+        return "bwrap"
+    if requested == "bwrap":
+        raise UsageError(f"--sandbox bwrap is not available: {why}")
+    return "rlimits"
