@@ -181,5 +181,42 @@ def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool,
         sys.exit(130)  # interrupted: what was recorded is kept; the same command resumes
 
 
+@main.command("gradescope-bundle")
+@click.option("--exercise", "-e", required=True, help="Exercise the Gradescope assignment grades.")
+@click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("autograder.zip"), show_default=True, help="Where to write the zip.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds allowed for each call of a learner function.")
+@catalog_option
+@guarded
+def gradescope_bundle_command(exercise: str, out: Path, timeout: float, catalog: Path | None) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder) for one exercise."""
+    from .bundle import build
+    from .catalogue import find_catalogue, get_exercise
+
+    bundle = build(get_exercise(exercise, find_catalogue(catalog)), out, timeout)
+    click.echo(f"{bundle.path}: Gradescope autograder for {bundle.exercise} "
+               f"({len(bundle.members)} files, {bundle.wheel}); upload it as the assignment's autograder")
+
+
+@main.command("gradescope-run", hidden=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/autograder"),
+              show_default=True, help="Gradescope's autograder folder (submission/ in, results/ out).")
+@click.option("--exercise", "-e", required=True)
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
+@catalog_option
+@guarded
+def gradescope_run_command(root: Path, exercise: str, timeout: float, catalog: Path | None) -> None:
+    """Inside Gradescope's container: grade ROOT/submission into ROOT/results/results.json."""
+    from .bundle import autograde
+    from .catalogue import find_catalogue, get_exercise
+    from .render import terminal
+    from .sandbox import Limits
+
+    done = autograde(root, get_exercise(exercise, find_catalogue(catalog)), Limits(wall_seconds=timeout))
+    click.echo(terminal.render(done.result, color=False) if done.result else f"not graded: {done.problem}")
+    click.echo(f"results: {done.results_path}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,48 +1,113 @@
-"""The Gradescope ``results.json`` shape (also our plain JSON result).
+"""Gradescope's autograder ``results.json`` (also our plain JSON result).
 
-Only keys from Gradescope's autograder specification appear at the top level
-and in each test; everything else goes under ``extra_data``.
+Follows Gradescope's autograder specification: top level ``score``,
+``execution_time``, ``output``, ``output_format``, ``visibility``,
+``stdout_visibility``, ``tests[]`` and ``extra_data``; each test has ``name``, ``name_format``, ``number``, ``score``,
+``max_score``, ``status`` (``passed``/``failed``), ``output``,
+``output_format``, ``tags``, ``visibility`` and ``extra_data``. Anything of
+ours that the specification does not name goes under ``extra_data``.
+
+An item marked ``hidden=True`` in its spec is graded like any other and gets
+``visibility: after_published``: learners see it once the instructor
+publishes grades (Gradescope still counts its points in the total).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from ..results import ExerciseResult, ItemResult
 
+Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+#: Gradescope's output string formats; ours are plain text shown in a <pre>
+OUTPUT_FORMATS = ("text", "html", "simple_format", "md", "ansi")
+HIDDEN_ITEM_VISIBILITY: Visibility = "after_published"
+MAX_OUTPUT_CHARS = 20_000  # per test: feedback stays readable and results.json small
 
-def _test(item: ItemResult, number: int) -> dict[str, Any]:
+
+def test_name(item: ItemResult) -> str:
+    """``item: title`` (or just the item's name when it has no separate title)."""
+    return f"{item.item}: {item.title}" if item.title and item.title != item.item else item.item
+
+
+def test_output(item: ItemResult) -> str:
+    """The feedback a learner reads for one item: the verdict line, then the details."""
     lines = [item.feedback, *item.details]
     if item.answer:
         lines.append(f"Your answer: {item.answer}")
+    if item.error and item.error.frames:
+        lines.append("Where: " + "; ".join(f"line {f.lineno} in {f.function}: {f.text.strip()}"
+                                           for f in item.error.frames[-3:]))
+    text = "\n".join(line for line in lines if line)
+    return text if len(text) <= MAX_OUTPUT_CHARS else text[: MAX_OUTPUT_CHARS - 1] + "…"
+
+
+def tags(item: ItemResult) -> list[str]:
+    """Tags Gradescope shows and filters by: the item's kind, its diagnosis, and ``hidden``."""
+    out = [item.kind]
+    if item.diagnosis:
+        out.append(item.diagnosis)
+    if item.hidden:
+        out.append("hidden")
+    return out
+
+
+def _test(item: ItemResult, number: int) -> dict[str, Any]:
     return {
-        "name": f"{item.item}: {item.title}" if item.title and item.title != item.item else item.item,
+        "name": test_name(item),
+        "name_format": "text",
         "number": str(number),
         "score": item.points,
         "max_score": item.max_points,
         "status": "passed" if item.status == "passed" else "failed",
-        "output": "\n".join(lines),
-        "visibility": "after_published" if item.hidden else "visible",
+        "output": test_output(item),
+        "output_format": "text",
+        "tags": tags(item),
+        "visibility": HIDDEN_ITEM_VISIBILITY if item.hidden else "visible",
         "extra_data": {"item": item.item, "verdict": item.status, "diagnosis": item.diagnosis,
-                       "exercise": item.exercise},
+                       "exercise": item.exercise, "kind": item.kind},
     }
+
+
+def summary(result: ExerciseResult) -> str:
+    """The submission-wide text: title and total, and why the file could not run if it could not."""
+    out = f"{result.title}: {result.score:g} / {result.max_score:g} points"
+    hidden = [i for i in result.items if i.hidden]
+    if hidden:
+        out += (f"\n{len(hidden)} of {len(result.items)} items are shown once grades are published; "
+                f"their points are included in the total.")
+    if result.import_error:
+        out += f"\nYour file could not be run: {result.import_error.one_line()}"
+    return out
 
 
 def to_dict(result: ExerciseResult) -> dict[str, Any]:
     """The results.json document for one graded submission."""
-    output = f"{result.title}: {result.score:g} / {result.max_score:g}"
-    if result.import_error:
-        output += f"\nYour file could not be run: {result.import_error.one_line()}"
     return {
         "score": result.score,
         "execution_time": round(result.seconds, 3),
-        "output": output,
+        "output": summary(result),
+        "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [_test(it, n) for n, it in enumerate(result.items, start=1)],
         "extra_data": {"exercise": result.exercise, "max_score": result.max_score,
                        "sandbox": result.sandbox_mode, "submission": result.submission},
+    }
+
+
+def problem(message: str, max_score: float = 0.0) -> dict[str, Any]:
+    """A results.json for a submission that could not be graded at all (no file, wrong name):
+    score 0 and the reason, so the learner sees what to fix instead of a bare failure."""
+    return {
+        "score": 0.0,
+        "output": message,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "extra_data": {"max_score": max_score, "problem": message},
     }
 
 

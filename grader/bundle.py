@@ -1,0 +1,205 @@
+"""Gradescope autograder bundles: build the zip, and grade inside Gradescope's container.
+
+``build(exercise, out)`` writes the zip Gradescope asks for::
+
+    setup.sh                     installs Python and the grader wheel (+ PyPI deps)
+    run_autograder               grades /autograder/submission -> /autograder/results/results.json
+    dist/grader-VERSION-py3-none-any.whl   this grader, as installed here
+    catalog/exercises/NAME.py    the exercise's template
+    catalog/solutions/NAME.py    its reference (plus solutions/_*.py helpers)
+
+Gradescope unpacks the zip into ``/autograder/source`` and copies
+``run_autograder`` to ``/autograder``; both scripts take the root from
+``$AUTOGRADER_ROOT`` (default ``/autograder``) so the bundle can be tried in a
+scratch folder. ``run_autograder`` calls ``grader gradescope-run``, which is
+:func:`autograde`: find the learner's file, grade it, write results.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shlex
+import stat
+import time
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+
+from . import __version__
+from .catalogue import Exercise
+from .errors import GraderError, UsageError
+from .results import ExerciseResult
+from .sandbox import Limits
+
+PACKAGE = Path(__file__).resolve().parent
+SKIP_PARTS = {"__pycache__", "_catalog", ".mypy_cache", ".pytest_cache"}
+IGNORED_UPLOADS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints"}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What :func:`build` wrote: the zip and the names inside it."""
+
+    path: Path
+    exercise: str
+    wheel: str
+    members: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("grader", "templates/gradescope"),
+                             autoescape=False, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["q"] = lambda v: shlex.quote(str(v))
+    return env
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+    return f"sha256={digest}"
+
+
+def _requirements() -> list[str]:
+    """The runtime requirements of the installed grader distribution (extras left out)."""
+    try:
+        reqs = metadata.requires("grader") or []
+    except metadata.PackageNotFoundError:
+        raise GraderError("the grader is not installed as a distribution; run `pip install .` first") from None
+    return [r for r in reqs if "extra ==" not in r.replace("extra==", "extra ==")]
+
+
+def wheel_bytes() -> tuple[str, bytes]:
+    """A pure-Python wheel (PEP 427) of the running grader package, without any catalogue."""
+    dist_info = f"grader-{__version__}.dist-info"
+    files: dict[str, bytes] = {}
+    for path in sorted(PACKAGE.rglob("*")):
+        rel = path.relative_to(PACKAGE)
+        if path.is_file() and not SKIP_PARTS & set(rel.parts) and path.suffix not in (".pyc", ".pyo"):
+            files[f"grader/{rel.as_posix()}"] = path.read_bytes()
+    meta = [f"Metadata-Version: 2.1", f"Name: grader", f"Version: {__version__}", "Requires-Python: >=3.10",
+            *(f"Requires-Dist: {r}" for r in _requirements())]
+    files[f"{dist_info}/METADATA"] = ("\n".join(meta) + "\n").encode()
+    files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: grader gradescope-bundle\n"
+                                   b"Root-Is-Purelib: true\nTag: py3-none-any\n")
+    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\ngrader = grader.cli:main\n"
+    record = [f"{name},{_record_hash(data)},{len(data)}" for name, data in files.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(_info(name, 0o644), data)
+    return f"grader-{__version__}-py3-none-any.whl", buf.getvalue()
+
+
+def _info(name: str, mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+    info.external_attr = (stat.S_IFREG | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def catalogue_files(exercise: Exercise) -> list[tuple[str, Path]]:
+    """The catalogue files the bundle needs: the template, the reference and its ``_*.py`` helpers."""
+    files = [(f"catalog/exercises/{exercise.template.name}", exercise.template),
+             (f"catalog/solutions/{exercise.solution.name}", exercise.solution)]
+    for helper in sorted(exercise.solution.parent.glob("_*.py")):
+        files.append((f"catalog/solutions/{helper.name}", helper))
+    return files
+
+
+def build(exercise: Exercise, out: Path, timeout: float = 10.0) -> Bundle:
+    """Write the Gradescope autograder zip for ``exercise`` to ``out``."""
+    wheel_name, wheel = wheel_bytes()
+    scripts = {
+        "setup.sh": _templates().get_template("setup.sh.j2").render(wheel=wheel_name),
+        "run_autograder": _templates().get_template("run_autograder.j2").render(
+            exercise=exercise.name, timeout=f"{timeout:g}"),
+    }
+    members: list[str] = []
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, text in scripts.items():
+                zf.writestr(_info(name, 0o755), text)
+                members.append(name)
+            zf.writestr(_info(f"dist/{wheel_name}", 0o644), wheel)
+            members.append(f"dist/{wheel_name}")
+            for name, path in catalogue_files(exercise):
+                zf.writestr(_info(name, 0o644), path.read_bytes())
+                members.append(name)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return Bundle(out, exercise.name, wheel_name, tuple(members))
+
+
+def find_submission(folder: Path, exercise: Exercise) -> Path | str:
+    """The learner's file in ``folder``, or a message saying what to upload instead.
+
+    Prefers ``NAME.py`` (anywhere in the upload), then one ``*_NAME.py``, then
+    the only file with the right suffix.
+    """
+    suffix = exercise.submission_suffix
+    wanted = f"{exercise.name}{suffix}"
+    if not folder.is_dir():
+        return f"No submission folder was found; upload {wanted}."
+    files = sorted((p for p in folder.rglob(f"*{suffix}")
+                    if p.is_file() and not IGNORED_UPLOADS & set(p.relative_to(folder).parts)),
+                   key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+    exact = [p for p in files if p.name == wanted]
+    if exact:
+        return exact[0]
+    named = [p for p in files if p.stem.endswith(("_" + exercise.name, "-" + exercise.name))]
+    if len(named) == 1:
+        return named[0]
+    if len(files) == 1:
+        return files[0]
+    if not files:
+        return f"Your submission has no {suffix} file. Upload your completed {wanted}."
+    listed = ", ".join(str(p.relative_to(folder)) for p in files[:6])
+    return (f"Your submission has several {suffix} files ({listed}) and none is named {wanted}. "
+            f"Name your answer {wanted}, or upload only that file.")
+
+
+@dataclass(frozen=True)
+class Autograded:
+    """One submission graded inside Gradescope's container: the result, or why there is none."""
+
+    results_path: Path
+    result: ExerciseResult | None = None
+    problem: str | None = None
+
+
+def autograde(root: Path, exercise: Exercise, limits: Limits | None = None) -> Autograded:
+    """Grade the upload in ``root/submission`` and write ``root/results/results.json``.
+
+    A learner's mistake (no file, an ambiguous upload, a file that is not
+    UTF-8) still yields a results.json with score 0 and the reason; only the
+    grader's own failures raise, so Gradescope flags them to the instructor.
+    """
+    from .grading import grade_file
+    from .render import gradescope
+
+    found = find_submission(root / "submission", exercise)
+    result: ExerciseResult | None = None
+    problem: str | None = found if isinstance(found, str) else None
+    if isinstance(found, Path):
+        try:
+            result = grade_file(found, exercise, limits)
+        except UsageError as exc:
+            problem = f"Your file {found.name} could not be graded: {exc}".replace(str(found), found.name)
+    doc = gradescope.to_dict(result) if result else gradescope.problem(problem or "", exercise.max_points)
+    path = root / "results" / "results.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise GraderError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return Autograded(path, result, problem)
