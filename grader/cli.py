@@ -171,7 +171,8 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
 def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool, timeout: float,
                   catalog: Path | None) -> None:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
-    from .batch import BatchOptions, Progress, default_jobs, run_batch, summary_lines
+    from .batch import BatchOptions, default_jobs, run_batch, summary_lines
+    from .render.progress import Progress
     from .sandbox import Limits
 
     options = BatchOptions(out, jobs or default_jobs(), regrade, Limits(wall_seconds=timeout))

@@ -1,0 +1,135 @@
+"""The worker side of batch grading: a long-lived process that grades submissions one after another.
+
+A worker is forked from the batch's parent after the heavy imports, keeps one
+sandbox runner (a pool when the sandbox offers one) for its whole life so
+caches stay warm, writes each learner's HTML report, and sends the result back
+as JSON text. It ignores Ctrl-C (the parent handles it), stops its sandboxed
+run on SIGTERM, and exits on its own soon after the parent dies (``kill -9``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import multiprocessing.util
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .catalogue import Exercise
+from .checks.common import result as item_result
+from .errors import UsageError
+from .gradebook import now, result_to_json
+from .grading import Runner, grade_file
+from .layouts import safe_component
+from .results import ErrorInfo, ExerciseResult
+from .sandbox import Limits
+
+
+def exercise_version(ex: Exercise) -> str:
+    """The grader version plus a digest of the exercise's template and reference, so editing them regrades."""
+    digest = hashlib.sha256()
+    for path in (ex.template, ex.solution):
+        digest.update(path.read_bytes())
+    return f"{__version__}+{digest.hexdigest()[:12]}"
+
+
+def report_path(out: Path, learner: str, exercise: str) -> Path:
+    """Where a learner's HTML report goes: always inside ``out/reports``, whatever the learner's name."""
+    return out / "reports" / safe_component(learner) / f"{safe_component(exercise)}.html"
+
+
+def unreadable_result(ex: Exercise, submission: str, message: str, diagnosis: str = "unreadable") -> ExerciseResult:
+    """A zero result for a file that could not be graded at all (too large, not UTF-8, grader failure)."""
+    items = tuple(item_result(it, ex.name, passed=False, status="error", diagnosis=diagnosis, feedback=message)
+                  for it in ex.items)
+    return ExerciseResult(ex.name, ex.title, submission, items, import_error=ErrorInfo("Unreadable", message))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(out: Path, learner: str, result: ExerciseResult) -> None:
+    """Render and write one learner's HTML report."""
+    from .render import html
+
+    write_atomic(report_path(out, learner, result.exercise), html.render(result))
+
+
+@dataclasses.dataclass
+class _Worker:
+    exercises: dict[str, Exercise]
+    limits: Limits
+    runner: Runner | None
+    out: Path
+
+
+_STATE: _Worker | None = None
+
+
+def _make_runner(limits: Limits) -> Runner | None:
+    """A pooled sandbox runner when the sandbox module offers one, else None (a fresh child per run)."""
+    from . import sandbox
+
+    pool_cls = getattr(sandbox, "SandboxPool", None)
+    if pool_cls is None:
+        return None
+    try:
+        pool = pool_cls(limits)
+        pool.__enter__()
+    except Exception:  # no pool on this machine: fall back to a fresh sandboxed child per submission
+        return None
+    multiprocessing.util.Finalize(pool, pool.__exit__, args=(None, None, None), exitpriority=10)
+    return lambda path, calls, lim: pool.run(path, calls, lim)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.3)
+    os.kill(os.getpid(), signal.SIGTERM)  # unwinds the sandboxed run's cleanup in the main thread
+    time.sleep(3)
+    os._exit(1)
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # run_calls' ``finally`` kills the sandboxed process group
+
+
+def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, parent: int) -> None:
+    """Process-pool initializer: signals, the parent watchdog, and this worker's sandbox runner."""
+    global _STATE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_term)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    _STATE = _Worker(exercises, limits, _make_runner(limits), out)
+
+
+def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
+    """Grade one file; returns (result as JSON, start time, report problem or '')."""
+    st = _STATE
+    if st is None:
+        raise RuntimeError("grade_one called outside an initialised worker")
+    ex = st.exercises[exercise]
+    started = now()
+    try:
+        result = dataclasses.replace(grade_file(path, ex, st.limits, runner=st.runner), submission=relpath)
+    except UsageError as exc:
+        result = unreadable_result(ex, relpath, str(exc).replace(path, relpath))
+    except Exception as exc:  # a grader bug costs this submission, never the batch
+        result = unreadable_result(ex, relpath, f"the grader failed on this file ({type(exc).__name__}: {exc}); "
+                                                f"flagged for your instructor", diagnosis="grader_error")
+    problem = ""
+    try:
+        write_report(st.out, learner, result)
+    except Exception as exc:
+        problem = f"report not written: {type(exc).__name__}: {exc}"
+    return result_to_json(result), started, problem
