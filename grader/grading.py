@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import static_scan
 from .catalogue import Exercise
 from .checks import checker_for
 from .checks.common import result
@@ -46,6 +47,15 @@ def _check_item(exercise: Exercise, item, run: RunResult) -> ItemResult:  # type
                                f"flagged for your instructor")
 
 
+def _derive_rule(exercise: Exercise, items: tuple[ItemResult, ...], source: str) -> tuple[
+        tuple[ItemResult, ...], tuple[str, ...]]:
+    """Apply "derive, don't delegate": the static scan zeroes items whose code uses a forbidden helper."""
+    try:
+        return static_scan.enforce(exercise.items, items, static_scan.scan_source(source))
+    except Exception as exc:  # a scanner bug must not cost the learner anything
+        return items, (f"the static scan failed ({type(exc).__name__}: {exc}); only the runtime guard applied",)
+
+
 def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None,
                runner: Runner | None = None) -> ExerciseResult:
     """Grade ``path`` as a submission for ``exercise``; learner failures become feedback.
@@ -55,10 +65,11 @@ def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = Non
     """
     path = Path(path)
     started = time.perf_counter()
-    read_submission(path)
+    source = read_submission(path)
     calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
     run = (runner or run_calls)(path, calls, limits)
     items = tuple(_check_item(exercise, item, run) for item in exercise.items)
+    items, scan_notes = _derive_rule(exercise, items, source)
     return ExerciseResult(
         exercise=exercise.name,
         title=exercise.title,
@@ -69,5 +80,5 @@ def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = Non
         stdout=run.stdout,
         stderr=run.stderr,
         import_error=run.import_error,
-        notes=run.notes,
+        notes=run.notes + scan_notes,
     )
