@@ -212,6 +212,11 @@ def main() -> None:
     fd = int(sys.argv[1])
     job = json.loads(sys.stdin.read())
     sys.stdin.close()
+    serve(job, fd)
+
+
+def serve(job: dict[str, Any], fd: int) -> None:
+    """Run ``job`` writing events to ``fd``, then end the process (also used by the fork server)."""
     out = os.fdopen(fd, "w", encoding="utf-8")
     np.seterr(all="warn")
     root = job.get("drop_path")
