@@ -108,10 +108,14 @@ def _error(raw: Any) -> ErrorInfo | None:
 def result_from_json(text: str) -> ExerciseResult:
     """Rebuild an ExerciseResult stored by :func:`result_to_json` (the grader's own data only)."""
     raw = json.loads(text)
-    items = tuple(ItemResult(**dict(it, details=tuple(it.get("details", ())), error=_error(it.get("error"))))
+    item_fields = {f.name for f in dataclasses.fields(ItemResult)}  # tolerate rows from other grader versions
+    items = tuple(ItemResult(**{k: v for k, v in it.items() if k in item_fields}
+                             | {"details": tuple(it.get("details", ())), "error": _error(it.get("error"))})
                   for it in raw.pop("items"))
-    return ExerciseResult(**dict(raw, items=items, notes=tuple(raw.get("notes", ())),
-                                 import_error=_error(raw.get("import_error"))))
+    result_fields = {f.name for f in dataclasses.fields(ExerciseResult)}
+    return ExerciseResult(**{k: v for k, v in raw.items() if k in result_fields}
+                          | {"items": items, "notes": tuple(raw.get("notes", ())),
+                             "import_error": _error(raw.get("import_error"))})
 
 
 @dataclasses.dataclass(frozen=True)

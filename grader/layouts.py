@@ -85,7 +85,7 @@ def safe_component(name: str, limit: int = 60) -> str:
     Names that had to change get a short hash of the original so two learners never share a folder.
     """
     slug = _UNSAFE.sub("_", name).strip("._")[:limit]
-    if slug != name or slug.upper() in {"CON", "PRN", "AUX", "NUL"}:
+    if not slug or slug != name or slug.upper() in {"CON", "PRN", "AUX", "NUL"}:
         slug = f"{slug or 'learner'}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
     return slug
 
