@@ -9,12 +9,13 @@ variable (others held fixed) samples of both curves as plain lists under
     {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
 
 where an entry is None where that side is undefined (or not real). Samples
-come from the equivalence engine's tree walker with mpmath: learner
+come from the equivalence engine's evaluator (grader/evaluate.py, mpmath): learner
 expressions are never turned into code (no ``lambdify``/``eval``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -22,6 +23,8 @@ from typing import Any, Mapping, Sequence
 import mpmath
 import sympy as sp
 
+from .evaluate import Compiled, TooLarge, compile_expr
+from .known_functions import expand_known_functions
 from .render.mathml import to_mathml
 from .spec import Variable
 
@@ -73,14 +76,18 @@ def _typical(var: Variable) -> float:
     return (var.lo or 0.0) + 1.5 if var.kind == "real" else (var.lo or 0.0) + 2.0
 
 
-def _value(expr: Any, point: Mapping[sp.Symbol, Any]) -> float | None:
-    from .equivalence import evaluate
-
-    try:
-        v = float(evaluate(expr, point))
-    except Exception:  # undefined, complex or unevaluable here: a gap in the curve
-        return None
-    return float(f"{v:.7g}") if v == v and abs(v) != float("inf") else None
+def _curve(f: Compiled, points: Sequence[dict[str, Any]], started: float, budget: float) -> list[float | None] | None:
+    ys: list[float | None] = []
+    for point in points:
+        if time.perf_counter() - started > budget:
+            return None
+        try:
+            v = float(f(point)[0])
+        except Exception:  # undefined, complex or unevaluable here: a gap in the curve
+            ys.append(None)
+            continue
+        ys.append(float(f"{v:.7g}") if math.isfinite(v) else None)
+    return ys
 
 
 def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
@@ -88,35 +95,30 @@ def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
                   budget: float = BUDGET) -> dict[str, Any] | None:
     """Both functions sampled along the first variable, the others held at the counterexample
     (or a typical value); None when nothing real can be drawn or the budget runs out."""
-    from .equivalence import expand_known_functions
-
     if not variables or not isinstance(answer, sp.Basic) or not isinstance(reference, sp.Basic):
         return None
     ref, ans = expand_known_functions(reference), expand_known_functions(answer)
+    names = {v.name for v in variables}
+    if any(s.name not in names for s in ref.free_symbols | ans.free_symbols):
+        return None
+    try:
+        f_ref, f_ans = compile_expr(ref), compile_expr(ans)
+    except TooLarge:
+        return None
     counterexample = counterexample or {}
     main, others = variables[0], variables[1:]
     fixed = {v.name: float(counterexample.get(v.name, _typical(v))) for v in others}
-    by_name = {s.name: s for s in ref.free_symbols | ans.free_symbols}
-    if any(n not in {v.name for v in variables} for n in by_name):
-        return None
     lo, hi = _window(main, counterexample.get(main.name))
     xs = [lo + (hi - lo) * i / (samples - 1) for i in range(samples)]
     if main.kind == "integer":
         xs = sorted({float(round(x)) for x in xs if lo <= round(x) <= hi})
-    base = {by_name[n]: mpmath.mpf(v) for n, v in fixed.items() if n in by_name}
     started = time.perf_counter()
-    ys_ans: list[float | None] = []
-    ys_ref: list[float | None] = []
     with mpmath.workdps(15):
-        for x in xs:
-            if time.perf_counter() - started > budget:
-                return None
-            point = dict(base)
-            if main.name in by_name:
-                point[by_name[main.name]] = mpmath.mpf(x)
-            ys_ans.append(_value(ans, point))
-            ys_ref.append(_value(ref, point))
-    if all(v is None for v in ys_ref) and all(v is None for v in ys_ans):
+        base = {n: mpmath.mpf(v) for n, v in fixed.items()}
+        points = [{**base, main.name: mpmath.mpf(x)} for x in xs]
+        ys_ans = _curve(f_ans, points, started, budget)
+        ys_ref = _curve(f_ref, points, started, budget)
+    if ys_ans is None or ys_ref is None or all(v is None for v in (*ys_ans, *ys_ref)):
         return None
     return {"variable": main.name, "fixed": fixed, "x": [float(f"{x:.7g}") for x in xs],
             "answer": ys_ans, "reference": ys_ref}

@@ -186,7 +186,8 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
 
     half = (xs[1] - xs[0]) / 2
     runs = _runs([_differs(a, r) for a, r in zip(ans, ref)])
-    bands = tuple((px(max(x0, xs[a] - half)), px(min(x1, xs[b] + half))) for a, b in runs)
+    everywhere = runs == [(0, len(xs) - 1)]
+    bands = () if everywhere else tuple((px(max(x0, xs[a] - half)), px(min(x1, xs[b] + half))) for a, b in runs)
     marker_x = None
     marks: list[tuple[float, float, str]] = []
     c = (counterexample or {}).get(var)
@@ -198,9 +199,10 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
     fixed_text = ", ".join(f"{k} = {_fmt(v)}" for k, v in fixed.items())
     caption = f"Your answer and the reference for {var} from {_fmt(x0)} to {_fmt(x1)}"
     caption += f", with {fixed_text}" if fixed_text else ""
-    if runs:
-        where = _describe_runs(runs, xs, var)
-        summary = f"They differ {where} (shaded)."
+    if everywhere:
+        summary = "They differ everywhere on this range."
+    elif runs:
+        summary = f"They differ {_describe_runs(runs, xs, var)} (shaded)."
     else:
         summary = "On this range the two curves agree to plotting accuracy; the difference lies elsewhere."
     if c is not None and answer_value is not None and reference_value is not None:
