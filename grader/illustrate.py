@@ -103,7 +103,7 @@ def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
         return None
     try:
         f_ref, f_ans = compile_expr(ref), compile_expr(ans)
-    except TooLarge:
+    except (TooLarge, ValueError, TypeError):  # too big, or a function the evaluator does not know
         return None
     counterexample = counterexample or {}
     main, others = variables[0], variables[1:]

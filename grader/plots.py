@@ -178,7 +178,9 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
                 prev = None
                 continue
             yy = min(max(py(y), top - 2 * ph), top + 3 * ph)
-            jump = prev is not None and (prev > y1 and y < y0 or prev < y0 and y > y1)  # a pole
+            # a pole: from off one edge to off the other, or across most of the plot with a sign change
+            jump = prev is not None and (prev > y1 and y < y0 or prev < y0 and y > y1
+                                         or prev * y < 0 and abs(y - prev) > 0.75 * (y1 - y0))
             parts.append(("M" if pen_up or jump else "L") + f"{px(x)} {yy}")
             pen_up = False
             prev = y
