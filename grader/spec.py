@@ -266,6 +266,71 @@ def numeric(
     return wrap
 
 
+#: (n_in, n_hidden, n_out, m) of the generated networks: m = 1 and m > 1, three different layer widths
+BACKPROP_SHAPES: tuple[tuple[int, int, int, int], ...] = ((3, 4, 2, 5), (4, 3, 2, 1), (2, 5, 3, 7))
+BACKPROP_STAGES = ("forward", "loss", "backward", "sgd_step")
+
+
+@dataclass(frozen=True)
+class BackpropItem(ItemSpec):
+    """One stage of the two-layer sigmoid network exercise (``forward``, ``loss``,
+    ``backward`` or ``sgd_step``), checked by :mod:`grader.checks.backprop`.
+
+    All stages with the same ``seed`` and ``shapes`` see the same networks, so a
+    later stage can be judged against the learner's own earlier values.
+    ``related`` maps other stage names to their reference functions.
+    """
+
+    stage: str = "backward"
+    shapes: tuple[tuple[int, int, int, int], ...] = BACKPROP_SHAPES
+    large_case: bool = True
+    seed: str = "backprop"
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    related: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+
+def backprop(
+    *,
+    points: float,
+    stage: str | None = None,
+    shapes: Sequence[tuple[int, int, int, int]] = BACKPROP_SHAPES,
+    large_case: bool = True,
+    seed: str = "backprop",
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    mistakes: Sequence[Mistake] = (),
+    title: str = "",
+    hidden: bool = False,
+    timeout: float = 10.0,
+    **related: Callable[..., Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a reference function as one stage of the backprop exercise.
+
+    ``stage`` defaults to the function's name; pass the references of earlier
+    stages by name (``loss=loss``) so the checker can carry errors forward.
+    ``mistakes`` are callables with the reference's signature whose output the
+    learner's may match (``backward`` without the σ' factor...).
+    """
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        st = stage or func.__name__
+        if st not in BACKPROP_STAGES:
+            raise ValueError(f"{func.__name__}: unknown backprop stage {st!r}; one of {BACKPROP_STAGES}")
+        unknown = set(related) - set(BACKPROP_STAGES)
+        if unknown:
+            raise ValueError(f"{func.__name__}: related references {sorted(unknown)} are not stages")
+        item = BackpropItem(
+            name=func.__name__, kind="backprop", points=float(points), reference=func,
+            title=_title(func, title), hidden=hidden, mistakes=tuple(mistakes), forbid=(),
+            timeout=timeout, stage=st, shapes=tuple(tuple(s) for s in shapes),  # type: ignore[misc]
+            large_case=large_case, seed=seed, rtol=rtol, atol=atol, related=dict(related),
+        )
+        return _attach(func, item)
+
+    return wrap
+
+
 @dataclass(frozen=True)
 class ExerciseInfo:
     """Module-level metadata of a reference file (``EXERCISE = exercise(...)``)."""
@@ -278,3 +343,69 @@ class ExerciseInfo:
 def exercise(title: str, order: int = 100, summary: str = "") -> ExerciseInfo:
     """Declare an exercise's title and its place in the course."""
     return ExerciseInfo(title, order, summary)
+
+
+# -- quiz questions: answered by hand in a .toml file, no learner code runs --------------------
+
+QuizAnswer = Literal["expression", "number", "choice"]
+
+
+@dataclass(frozen=True)
+class QuizItem(ItemSpec):
+    """A quiz question: the learner types an answer in the quiz file.
+
+    The reference function returns the right answer: an expression in the
+    item's ``variables`` (``answer="expression"``), a number (``"number"``,
+    matched within ``tolerance · max(1, |reference|)``) or the letter(s) of the
+    right choice(s) (``"choice"``). Mistakes are typed answers (strings).
+    """
+
+    answer: QuizAnswer = "expression"
+    question: str = ""
+    variables: tuple[Variable, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
+    tolerance: float = 1e-6
+
+
+def question(
+    *,
+    points: float,
+    text: str,
+    answer: QuizAnswer = "expression",
+    variables: Mapping[str, Any] | None = None,
+    choices: Mapping[str, str] | None = None,
+    tolerance: float = 1e-6,
+    mistakes: Sequence[Mistake] = (),
+    title: str = "",
+    hidden: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a reference function as a quiz question with the given ``text``.
+
+    ``variables`` maps each parameter to its domain (expression answers);
+    ``choices`` maps letters to options (choice answers).
+    """
+    if answer not in ("expression", "number", "choice"):
+        raise ValueError(f"unknown quiz answer kind {answer!r}")
+    if answer == "choice" and not choices:
+        raise ValueError("a choice question needs choices={'a': ..., 'b': ...}")
+    letters = tuple((str(k).lower(), str(v)) for k, v in (choices or {}).items())
+    if any(not re.fullmatch(r"[a-z]", k) for k, _ in letters):
+        raise ValueError("choice keys must be single letters a-z")
+    if any(callable(m.answer) for m in mistakes):
+        raise ValueError("quiz mistakes are typed answers (strings), not callables")
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        names = tuple(inspect.signature(func).parameters)
+        domains = dict(variables or {})
+        unknown = set(domains) - set(names)
+        if unknown:
+            raise ValueError(f"{func.__name__}: variables {sorted(unknown)} are not parameters")
+        item = QuizItem(
+            name=func.__name__, kind="quiz", points=float(points), reference=func,
+            title=title or text.splitlines()[0][:120], hidden=hidden, mistakes=tuple(mistakes),
+            answer=answer, question=text, tolerance=tolerance, choices=letters,
+            variables=tuple(Variable.parse(n, domains.get(n, "real")) for n in names),
+        )
+        return _attach(func, item)
+
+    return wrap

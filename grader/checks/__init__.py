@@ -18,6 +18,8 @@ def checker_for(kind: str) -> ModuleType:
         from . import symbolic as mod
     elif kind == "numeric":
         from . import numeric as mod
+    elif kind == "backprop":
+        from . import backprop as mod
     else:
         raise CatalogueError(f"no checker for item kind {kind!r}")
     return mod

@@ -1,0 +1,338 @@
+"""Backprop items: ``forward``, ``loss``, ``backward`` and ``sgd_step`` of the two-layer network.
+
+Each stage is its own item, graded on every generated network (see
+:mod:`.backprop_cases`), and also judged on the learner's own earlier values so
+one slip is charged once: ``forward``'s A1 against σ of *their* Z1; ``loss``
+against the loss of *their* A2; ``backward`` against finite differences of
+*their* ``loss`` (see :mod:`.backprop_backward`); ``sgd_step`` applied to *their*
+gradients. Every call reports its arguments back, so in-place changes to the
+caller's arrays are caught (half the item's points).
+
+Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
+
+``cases``            per network: n_in, n_hidden, n_out, m, lam, large
+``keys``             per output key: ``ok``, ``carried_forward`` (right given the
+                     learner's own earlier values) or ``wrong``
+``first_wrong``      the first key (forward: Z1, A1...; backward: dW2, db2, dW1, db1) that is wrong
+``diagnoses``        per key, a stable tag (``missing_sigmoid_prime``, ``transposed``...)
+``factors``          per key, a fitted constant factor (5.0 for a missing 1/m with m = 5)
+``error_maps``       per key, nested lists of per-entry relative errors against the
+                     reference on network ``map_case`` (None where not finite)
+``fd_error_maps``    backward only: per key, relative errors of the learner's
+                     gradients against finite differences of their own loss (network 0)
+``loss_consistent``  backward only: does backward match finite differences of the learner's loss
+``modified``         names of arguments changed in place
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..encoding import encode_value
+from ..numeric import compare_values
+from ..results import ItemResult
+from ..sandbox import Call, RunResult
+from ..spec import BackpropItem
+from . import backprop_backward
+from .backprop_cases import (FORWARD_KEYS, PARAM_KEYS, Case, as_float, case_wire, decoded, is_number, loss_parts,
+                             make_cases, modified_arguments, params_wire, sigmoid)
+from .backprop_diagnosis import diagnose_loss
+from .common import outcome_problem, result
+
+#: learning rate of the "a small step must decrease the loss" call
+SMALL_LR = 1e-3
+
+
+def calls(item: BackpropItem) -> list[Call]:
+    """The learner calls one stage needs, in the order they must run."""
+    if item.stage == "backward":
+        return backprop_backward.calls(item)
+    out = []
+    for i, case in enumerate(make_cases(item)):
+        w = case_wire(item, i)
+        if item.stage == "forward":
+            args: tuple[Any, ...] = (w["X"], w["params"])
+        elif item.stage == "loss":
+            args = (w["X"], w["Y"], w["params"], w["lam"])
+        else:
+            args = (w["params"], params_wire(_grads_for(item, case)), encode_value(case.lr))
+        out.append(Call(f"{item.name}#{i}", item.name, args, timeout=item.timeout, report_args=True))
+    if item.stage == "sgd_step":
+        case, w = make_cases(item)[0], case_wire(item, 0)
+        back = _related_name(item, "backward")
+        out += [
+            Call(f"{item.name}#descent", item.name, (w["params"], params_wire(_grads_for(item, case)), encode_value(SMALL_LR)),
+                 timeout=item.timeout),
+            Call(f"{item.name}#own-grads", back, (w["X"], w["Y"], w["params"], w["lam"]), timeout=item.timeout),
+            Call(f"{item.name}#own", item.name, (w["params"], {"t": "ref", "id": f"{item.name}#own-grads"},
+                                                 encode_value(SMALL_LR)), timeout=item.timeout),
+        ]
+    return out
+
+
+def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
+    """Judge one stage; see the module docstring for the evidence it records."""
+    if item.stage == "backward":
+        return backprop_backward.check(item, run, exercise)
+    cases = make_cases(item)
+    for i in range(len(cases)):
+        problem = outcome_problem(item, exercise, run.outcomes.get(f"{item.name}#{i}"))
+        if problem:
+            return problem
+    if item.stage == "forward":
+        return _check_forward(item, run, exercise, cases)
+    if item.stage == "loss":
+        return _check_loss(item, run, exercise, cases)
+    return _check_sgd(item, run, exercise, cases)
+
+
+def _related_name(item: BackpropItem, stage: str) -> str:
+    ref = item.related.get(stage)
+    return ref.__name__ if ref is not None else stage
+
+
+def _grads_for(item: BackpropItem, case: Case) -> dict[str, np.ndarray]:
+    ref = item.related.get("backward")
+    if ref is not None:
+        return {k: np.asarray(v, dtype=np.float64) for k, v in ref(case.X, case.Y, case.params, case.lam).items()}
+    rng = np.random.default_rng(case.m)
+    return {"d" + k: rng.normal(size=v.shape) for k, v in case.params.items()}
+
+
+def _reference_loss(item: BackpropItem, case: Case, params: dict[str, np.ndarray]) -> float:
+    ref = item.related.get("loss")
+    if ref is not None:
+        return float(ref(case.X, case.Y, params, case.lam))
+    A2 = sigmoid(params["W2"] @ sigmoid(params["W1"] @ case.X + params["b1"]) + params["b2"])
+    return float(sum(loss_parts(A2, case)[:2]))
+
+
+def _modified(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[str]:
+    names = {"forward": ("X", "params"), "loss": ("X", "Y", "params", "lam"), "sgd_step": ("params", "grads", "lr")}
+    found: list[str] = []
+    for i, case in enumerate(cases):
+        originals: tuple[Any, ...]
+        if item.stage == "forward":
+            originals = (case.X, case.params)
+        elif item.stage == "loss":
+            originals = (case.X, case.Y, case.params, case.lam)
+        else:
+            originals = (case.params, _grads_for(item, case), case.lr)
+        for name in modified_arguments(names[item.stage], originals, run.outcomes.get(f"{item.name}#{i}")):
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def _finish(item: BackpropItem, exercise: str, earned: float, feedback: str, details: list[str],
+            evidence: dict[str, Any], diagnosis: str | None, modified: list[str]) -> ItemResult:
+    if modified:
+        was_right = earned >= item.points
+        earned *= 0.5
+        what = " and ".join(f"`{m}`" for m in modified)
+        note = (f"{item.name} changed the caller's {what} in place (half the points): work on new arrays "
+                f"(W = W - ..., not W -= ...)")
+        feedback = note if was_right else f"{feedback}; also, {note}"
+        diagnosis = diagnosis or "modified_input"
+        evidence["modified"] = modified
+    earned = round(earned, 6)
+    passed = earned >= item.points and not modified
+    return result(item, exercise, passed=passed, points=earned, feedback=feedback, details=tuple(details),
+                  diagnosis=None if passed else diagnosis, evidence=evidence)
+
+
+# ---------------------------------------------------------------- forward
+
+def _forward_hint(key: str, got: np.ndarray, own: dict[str, np.ndarray], case: Case) -> str:
+    p = case.params
+    candidates: list[tuple[str, Any]] = []
+    if key in ("A1", "A2"):
+        z = own.get("Z" + key[1])
+        if isinstance(z, np.ndarray):
+            with np.errstate(all="ignore"):
+                candidates = [("σ is not applied: A = σ(Z)", z), ("this is tanh(Z); use σ(Z) = 1/(1 + e^(-Z))",
+                              np.tanh(z)), ("this is ReLU; use σ(Z) = 1/(1 + e^(-Z))", np.maximum(z, 0)),
+                              ("the exponent's sign is wrong: σ(z) = 1/(1 + e^(-z))", sigmoid(-z))]
+    elif key == "Z1":
+        candidates = [("b1 is not added", p["W1"] @ case.X)]
+    elif key == "Z2":
+        a1 = own.get("A1") if isinstance(own.get("A1"), np.ndarray) else sigmoid(p["W1"] @ case.X + p["b1"])
+        candidates = [("b2 is not added", p["W2"] @ a1),
+                      ("Z2 is computed from Z1; it uses the activations: Z2 = W2 A1 + b2",
+                       p["W2"] @ (p["W1"] @ case.X + p["b1"]) + p["b2"])]
+    for hint, value in candidates:
+        if np.shape(value) == got.shape and compare_values(np.asarray(value), got, key, 1e-6, 1e-9) is None:
+            return f": {hint}"
+    return ""
+
+
+def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
+    status = {k: "ok" for k in FORWARD_KEYS}
+    messages: dict[str, str] = {}
+    map_case, maps = None, {}
+    for i, case in enumerate(cases):
+        got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
+        ref = item.reference(case.X, case.params)
+        top = compare_values({k: ref[k] for k in FORWARD_KEYS}, got, "forward's result", item.rtol, item.atol)
+        if top is not None and top.kind in ("type", "keys"):
+            return _finish(item, exercise, 0.0, f"{item.name} on a network with {case.describe()}: {top.message}",
+                           [], {}, f"numeric_{top.kind}", [])
+        p = case.params
+        own: dict[str, Any] = {}
+        for k in FORWARD_KEYS:
+            value = got[k]
+            prev_key = {"A1": "Z1", "Z2": "A1", "A2": "Z2"}.get(k)
+            prev = own.get(prev_key) if prev_key else None
+            if prev is None or prev.shape != np.shape(ref[prev_key]):
+                expected = ref[k]  # nothing of theirs to build on
+            elif k in ("A1", "A2"):
+                expected = sigmoid(prev)
+            else:
+                expected = p["W2"] @ prev + p["b2"]
+            own[k] = value if isinstance(value, np.ndarray) else None
+            mismatch = compare_values(np.asarray(expected), value, k, item.rtol, item.atol)
+            if mismatch is None:
+                if status[k] == "ok" and compare_values(ref[k], value, k, item.rtol, item.atol) is not None:
+                    status[k] = "carried_forward"
+                continue
+            if status[k] != "wrong":
+                status[k] = "wrong"
+                hint = _forward_hint(k, value, own, case) if isinstance(value, np.ndarray) else ""
+                messages[k] = f"{mismatch.message}{hint} (network with {case.describe()})"
+            if map_case is None and mismatch.kind == "values":
+                map_case = i
+            if map_case == i and isinstance(value, np.ndarray) and value.shape == np.shape(expected):
+                maps[k] = backprop_backward.error_map(np.asarray(expected), value, item.rtol, item.atol)
+    wrong = [k for k in FORWARD_KEYS if status[k] == "wrong"]
+    earned = item.points * sum(1 for k in FORWARD_KEYS if status[k] != "wrong") / len(FORWARD_KEYS)
+    evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases], "keys": status}
+    if maps:
+        evidence.update(error_maps=maps, map_case=map_case)
+    if wrong:
+        evidence["first_wrong"] = wrong[0]
+        rest = f"; {', '.join(wrong[1:])} also wrong" if len(wrong) > 1 else ""
+        feedback = f"{messages[wrong[0]]}{rest}"
+        details = [messages[k] for k in wrong]
+    else:
+        carried = [k for k in FORWARD_KEYS if status[k] == "carried_forward"]
+        feedback = f"Z1, A1, Z2 and A2 are right on all {len(cases)} networks"
+        details = [f"{', '.join(carried)} judged on your own earlier values"] if carried else []
+    return _finish(item, exercise, earned, feedback, details, evidence,
+                   f"forward_{wrong[0]}" if wrong else None, _modified(item, run, cases))
+
+
+# ---------------------------------------------------------------- loss
+
+def _close(a: float, b: float, rtol: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return False
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    tol = rtol
+    if float(np.float32(a)) == a and a != b:  # the learner's value carries only float32 precision
+        tol = max(rtol, 1e-5)
+    return abs(a - b) <= tol * max(abs(b), 1e-3)
+
+
+def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
+    values, expected, own_expected = [], [], []
+    fwd = _related_name(item, "forward")
+    for i, case in enumerate(cases):
+        got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
+        if not is_number(got):
+            shape = f"an array of shape {got.shape}" if isinstance(got, np.ndarray) else type(got).__name__
+            return _finish(item, exercise, 0.0, f"{item.name} should return one number (a float); it returned "
+                                                f"{shape}", [], {}, "numeric_type", [])
+        values.append(as_float(got))
+        expected.append(float(item.reference(case.X, case.Y, case.params, case.lam)))
+        ok, theirs = decoded(run.outcomes.get(f"{fwd}#{i}"))
+        a2 = theirs.get("A2") if ok and isinstance(theirs, dict) else None
+        own_expected.append(float(sum(loss_parts(a2, case)[:2])) if isinstance(a2, np.ndarray)
+                            and a2.shape == case.Y.shape else None)
+    evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases],
+                                "values": values, "expected": expected}
+    modified = _modified(item, run, cases)
+    bad = [i for i, (v, e) in enumerate(zip(values, expected)) if not _close(v, e, item.rtol)]
+    if not bad:
+        return _finish(item, exercise, item.points, f"right on all {len(cases)} networks", [], evidence, None,
+                       modified)
+    if all(o is not None and _close(v, o, item.rtol) for v, o in zip(values, own_expected)):
+        evidence["keys"] = {"J": "carried_forward"}
+        return _finish(item, exercise, item.points,
+                       "your loss formula is right: it matches the loss of your own forward's A2, which differs "
+                       "from the expected A2 (fix forward first)", [], evidence, None, modified)
+    i = bad[0]
+    case = cases[i]
+    shown = f"on a network with {case.describe()} your loss is {values[i]:.6g}, expected {expected[i]:.6g}"
+    if not math.isfinite(values[i]):
+        shown += ": log(0) or overflow? keep σ away from exactly 0 and 1, or use np.logaddexp"
+    ref_a2 = [item.related["forward"](c.X, c.params)["A2"] if "forward" in item.related else
+              sigmoid(c.params["W2"] @ sigmoid(c.params["W1"] @ c.X + c.params["b1"]) + c.params["b2"])
+              for c in cases]
+    diag = diagnose_loss(values, [loss_parts(a2, c) for a2, c in zip(ref_a2, cases)], [c.m for c in cases],
+                         [int(c.Y.shape[0]) for c in cases])
+    evidence["keys"] = {"J": "wrong"}
+    feedback = f"{diag.message} ({shown})" if diag else shown
+    return _finish(item, exercise, 0.0, feedback, [shown], evidence, diag.tag if diag else "numeric_values",
+                   modified)
+
+
+# ---------------------------------------------------------------- sgd_step
+
+def _sgd_hint(got: Any, case: Case, grads: dict[str, np.ndarray]) -> str:
+    if not isinstance(got, dict):
+        return ""
+    p = case.params
+    guesses = [("the step goes uphill: θ ← θ - η ∇J, not θ + η ∇J", {k: p[k] + case.lr * grads["d" + k] for k in p}),
+               ("the parameters did not change", dict(p)),
+               ("the learning rate is not applied: θ ← θ - η ∇J", {k: p[k] - grads["d" + k] for k in p})]
+    for hint, value in guesses:
+        if compare_values(value, got, "sgd_step's result", 1e-6, 1e-9) is None:
+            return f": {hint}"
+    return ""
+
+
+def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
+    evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases]}
+    modified = _modified(item, run, cases)
+    for i, case in enumerate(cases):
+        got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
+        grads = _grads_for(item, case)
+        want = item.reference(case.params, grads, case.lr)
+        mismatch = compare_values({k: want[k] for k in PARAM_KEYS}, got, "sgd_step's result", item.rtol, item.atol)
+        if mismatch:
+            hint = _sgd_hint(got, case, grads)
+            evidence["keys"] = {"step": "wrong"}
+            return _finish(item, exercise, 0.0, f"{mismatch.message}{hint} (network with {case.describe()}, "
+                                                f"lr={case.lr:g})", list(mismatch.table), evidence,
+                           "sgd_uphill" if "uphill" in hint else f"numeric_{mismatch.kind}", modified)
+    details = []
+    case = cases[0]
+    before = _reference_loss(item, case, dict(case.params))
+    ok, stepped = decoded(run.outcomes.get(f"{item.name}#descent"))
+    if ok and isinstance(stepped, dict) and all(isinstance(stepped.get(k), np.ndarray) for k in PARAM_KEYS):
+        after = _reference_loss(item, case, {k: stepped[k] for k in PARAM_KEYS})
+        evidence["descent"] = {"before": before, "after": after}
+        if not after < before:
+            return _finish(item, exercise, 0.0, f"a small step (lr={SMALL_LR:g}) along the true gradient should "
+                                                f"decrease the loss, but it went from {before:.6g} to {after:.6g}",
+                           [], evidence, "sgd_no_descent", modified)
+    own_ok, own_grads = decoded(run.outcomes.get(f"{item.name}#own-grads"))
+    mine_ok, mine = decoded(run.outcomes.get(f"{item.name}#own"))
+    if own_ok and mine_ok and isinstance(own_grads, dict) and isinstance(mine, dict):
+        try:
+            expected = {k: case.params[k] - SMALL_LR * np.asarray(own_grads["d" + k], dtype=np.float64)
+                        for k in PARAM_KEYS}
+        except (KeyError, TypeError, ValueError):
+            expected = None
+        if expected is not None and compare_values(expected, mine, "result", item.rtol, item.atol) is None:
+            after = _reference_loss(item, case, {k: np.asarray(mine[k], dtype=np.float64) for k in PARAM_KEYS})
+            evidence["own_gradients"] = {"before": before, "after": after}
+            trend = "decreases" if after < before else "does NOT decrease (see backward)"
+            details.append(f"applied to your own backward's gradients, a small step {trend} the loss "
+                           f"({before:.6g} → {after:.6g})")
+    return _finish(item, exercise, item.points, f"right on all {len(cases)} networks; a small step decreases "
+                                                f"the loss", details, evidence, None, modified)

@@ -1,0 +1,321 @@
+"""The ``backward`` stage: gradients against the reference and against the learner's own loss.
+
+Two comparisons, entry by entry:
+
+1. the learner's dW1, db1, dW2, db2 against the reference on every network
+   (relative error with an absolute floor, see :mod:`grader.numeric`); a
+   wrong gradient is located (per-entry error map) and, when possible,
+   diagnosed: an authored mistake from the spec (σ' missing...), transposed,
+   a constant factor (sign, missing 1/m), regularisation missing or with the
+   wrong factor, a regularised bias (:mod:`.backprop_diagnosis`);
+2. the learner's gradients on network 0 against Richardson central differences
+   of the learner's own ``loss`` (:mod:`grader.gradcheck`), evaluated by extra
+   calls of their ``loss`` at perturbed parameters. A gradient that is wrong
+   only because their loss is wrong, and agrees with that loss, keeps its
+   points (error carried forward).
+
+Each of the four gradients is worth a quarter of the item.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .. import gradcheck
+from ..numeric import Mismatch, compare_arrays, compare_values, relative_errors, tolerance_for
+from ..results import ItemResult
+from ..sandbox import Call, RunResult
+from ..spec import BackpropItem
+from .backprop_cases import (GRAD_KEYS, PARAM_KEYS, Case, as_float, cached_cases, case_wire, decoded, is_number,
+                             make_cases, modified_arguments, params_wire, wire)
+from .backprop_diagnosis import FIT_TOL, Diagnosis, diagnose_bias, diagnose_weight, fit
+from .common import outcome_problem, result
+
+#: gradients in the order backpropagation computes them ("which step first went wrong")
+BACKPROP_ORDER = ("dW2", "db2", "dW1", "db1")
+#: entries below this fraction of the gradient's largest entry are judged against that scale
+SCALE_FLOOR = 1e-8
+#: agreement demanded between the learner's gradient and finite differences of their own loss
+FD_RTOL = 1e-4
+FD_SCALE_FLOOR = 1e-3
+#: the learner's loss on a tiny network takes microseconds; a hanging loss must not cost minutes
+FD_TIMEOUT = 0.5
+
+
+def _loss_name(item: BackpropItem) -> str:
+    ref = item.related.get("loss")
+    return ref.__name__ if ref is not None else "loss"
+
+
+@lru_cache(maxsize=8)
+def _fd_calls(item_name: str, loss_name: str, seed: str, shapes: tuple[tuple[int, int, int, int], ...],
+              large: bool) -> tuple[Call, ...]:
+    case = cached_cases(seed, shapes, large)[0]
+    w = wire(seed, shapes, large, 0)
+    out = [Call(f"{item_name}#fd-base", loss_name, (w["X"], w["Y"], w["params"], w["lam"]), timeout=FD_TIMEOUT)]
+    for j, p in enumerate(gradcheck.plan(case.params, PARAM_KEYS)):
+        moved = gradcheck.perturbed(case.params, p)
+        reuse = {k: v for k, v in w["entries"].items() if k != p.key}
+        out.append(Call(f"{item_name}#fd{j}", loss_name, (w["X"], w["Y"], params_wire(moved, reuse), w["lam"]),
+                        timeout=FD_TIMEOUT))
+    return tuple(out)
+
+
+def calls(item: BackpropItem) -> list[Call]:
+    """backward on every network (arguments reported back), then the learner's loss around network 0."""
+    cases = make_cases(item)
+    out = []
+    for i in range(len(cases)):
+        w = case_wire(item, i)
+        out.append(Call(f"{item.name}#{i}", item.name, (w["X"], w["Y"], w["params"], w["lam"]),
+                        timeout=item.timeout, report_args=True))
+    return out + list(_fd_calls(item.name, _loss_name(item), item.seed, item.shapes, item.large_case))
+
+
+def error_map(want: np.ndarray, got: np.ndarray, rtol: float, atol: float, scale_floor: float = 0.0) -> list[Any]:
+    """Per-entry relative errors as nested lists (None where not finite), for the report's heatmaps."""
+    tol = tolerance_for(np.asarray(got), np.asarray(want), rtol, atol, scale_floor)
+    rel = relative_errors(np.asarray(want, dtype=np.float64), np.asarray(got, dtype=np.float64), tol)
+    return _plain(rel)
+
+
+def _plain(rel: np.ndarray) -> list[Any]:
+    flat = [float(f"{v:.4g}") if np.isfinite(v) else None for v in rel.ravel().tolist()]
+    if rel.ndim <= 1:
+        return flat
+    cols = rel.shape[-1]
+    return [flat[r * cols:(r + 1) * cols] for r in range(len(flat) // cols)]
+
+
+def _is_f32(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype == np.float32
+
+
+def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[str, Any]],
+              refs: list[dict[str, np.ndarray]], first: Mismatch, mistake_outputs: list[list[Any] | None]
+              ) -> Diagnosis | None:
+    if first.kind not in ("shape", "values"):
+        return None
+    if first.kind == "shape":
+        for c, g, r in zip(cases, got, refs):
+            value = g[key]
+            if isinstance(value, np.ndarray) and value.ndim == 2 and value.T.shape == r[key].shape and \
+                    compare_arrays(r[key], value.T, key, item.rtol, item.atol, SCALE_FLOOR) is None:
+                return Diagnosis("transposed", f"{first.message}: it is the transpose of the right gradient "
+                                               f"({key} has the shape of {key[1:]})")
+        return None
+    for m, outputs in zip(item.mistakes, mistake_outputs):
+        if outputs is None:
+            continue
+        differs = any(compare_values(r[key], o.get(key), key, item.rtol, item.atol, SCALE_FLOOR) for r, o in
+                      zip(refs, outputs))
+        if differs and all(compare_values(o.get(key), g[key], key, item.rtol, item.atol, SCALE_FLOOR) is None
+                           for o, g in zip(outputs, got)):
+            return Diagnosis(m.tag, m.feedback)
+    f32 = any(_is_f32(g[key]) for g in got)
+    fits = []
+    for c, g, r in zip(cases, got, refs):
+        L = np.asarray(g[key], dtype=np.float64)
+        if L.shape != r[key].shape:
+            return None
+        if key.startswith("dW"):
+            g0 = item.reference(c.X, c.Y, c.params, 0.0)[key]
+            basis = [g0, r[key] - g0]
+        else:
+            basis = [r[key], c.lam / c.m * c.params[key[1:]]]
+        found = fit(L, basis)
+        if found is None:
+            continue  # e.g. every hidden unit saturated: this network says nothing about the form
+        coef, resid = found
+        if resid > FIT_TOL[f32]:
+            return None
+        fits.append(coef)
+    if not fits:
+        return None
+    ms = [c.m for c in cases][:len(fits)]
+    return (diagnose_weight if key.startswith("dW") else diagnose_bias)(key, fits, ms, f32)
+
+
+def _mistake_outputs(item: BackpropItem, cases: list[Case]) -> list[list[Any] | None]:
+    out: list[list[Any] | None] = []
+    for m in item.mistakes:
+        try:
+            out.append([m.answer(c.X, c.Y, c.params, c.lam) for c in cases] if callable(m.answer) else None)
+        except Exception:  # an authored callable that does not fit a network is simply no match
+            out.append(None)
+    return out
+
+
+def _own_loss_gradients(item: BackpropItem, run: RunResult, case: Case) -> tuple[float | None, dict | None]:
+    ok, base = decoded(run.outcomes.get(f"{item.name}#fd-base"))
+    base_value = as_float(base) if ok and is_number(base) else None
+    points = gradcheck.plan(case.params, PARAM_KEYS)
+    values = []
+    for j in range(len(points)):
+        ok, v = decoded(run.outcomes.get(f"{item.name}#fd{j}"))
+        if not (ok and is_number(v)) or not np.isfinite(as_float(v)):
+            return base_value, None
+        values.append(as_float(v))
+    return base_value, gradcheck.assemble(case.params, points, values)
+
+
+def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
+    """Judge ``backward``: see the module docstring."""
+    cases = make_cases(item)
+    got: list[dict[str, Any]] = []
+    for i, case in enumerate(cases):
+        outcome = run.outcomes.get(f"{item.name}#{i}")
+        problem = outcome_problem(item, exercise, outcome)
+        if problem:
+            return problem
+        value = decoded(outcome)[1]
+        top = compare_values({k: np.zeros(1) for k in GRAD_KEYS}, value, "backward's result")
+        if top is not None and top.kind in ("type", "keys"):
+            return result(item, exercise, passed=False, diagnosis=f"numeric_{top.kind}",
+                          feedback=f"{top.message} (network with {case.describe()})")
+        got.append(value)
+    refs = [item.reference(c.X, c.Y, c.params, c.lam) for c in cases]
+    first: dict[str, tuple[int, Mismatch]] = {}
+    for i, (g, r) in enumerate(zip(got, refs)):
+        for k in GRAD_KEYS:
+            if k not in first:
+                mismatch = compare_values(r[k], g[k], k, item.rtol, item.atol, SCALE_FLOOR)
+                if mismatch:
+                    first[k] = (i, mismatch)
+    wrong = [k for k in BACKPROP_ORDER if k in first]
+    mistake_outputs = _mistake_outputs(item, cases) if wrong else []
+    diagnoses = {k: _diagnose(item, k, cases, got, refs, first[k][1], mistake_outputs) for k in wrong}
+
+    evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases]}
+    base, fd = _own_loss_gradients(item, run, cases[0])
+    consistent: dict[str, bool] = {}
+    if fd is not None:
+        scale = max(float(np.abs(v.value).max()) for v in fd.values())
+        fd_maps = {}
+        for k in GRAD_KEYS:
+            g0 = got[0][k]
+            if isinstance(g0, np.ndarray) and g0.shape == fd[k[1:]].value.shape:
+                cmp = gradcheck.compare_with_fd(g0, fd[k[1:]], FD_RTOL, FD_SCALE_FLOOR * scale)
+                consistent[k] = cmp.ok
+                fd_maps[k] = _plain(cmp.rel_errors)
+            else:
+                consistent[k] = False
+        evidence["fd_error_maps"] = fd_maps
+        evidence["loss_consistent"] = all(consistent.values())
+    ref_loss = float(item.related["loss"](cases[0].X, cases[0].Y, cases[0].params, cases[0].lam)) \
+        if "loss" in item.related else None
+    loss_right = base is not None and ref_loss is not None and abs(base - ref_loss) <= 1e-5 * max(abs(ref_loss), 1e-3)
+
+    status = {}
+    for k in GRAD_KEYS:
+        if k not in first:
+            status[k] = "ok"
+        elif consistent.get(k) and base is not None and not loss_right:
+            status[k] = "carried_forward"
+        else:
+            status[k] = "wrong"
+    evidence["keys"] = status
+    _add_maps(item, evidence, cases, got, refs, first)
+    details = _details(item, wrong, first, diagnoses, cases, base, fd, loss_right, consistent)
+    really_wrong = [k for k in BACKPROP_ORDER if status[k] == "wrong"]
+    if diagnoses:
+        evidence["diagnoses"] = {k: d.tag for k, d in diagnoses.items() if d}
+        evidence["factors"] = {k: d.factor for k, d in diagnoses.items() if d and d.factor is not None}
+    first_step = _first_wrong_step(item, run, cases[0], loss_right, base, bool(really_wrong))
+    if first_step:
+        evidence["first_wrong_step"] = first_step
+    earned = item.points * sum(1 for k in GRAD_KEYS if status[k] != "wrong") / len(GRAD_KEYS)
+    if really_wrong:
+        k = really_wrong[0]
+        evidence["first_wrong"] = k
+        d = diagnoses.get(k)
+        head = f"{_keys_sharing(k, really_wrong, diagnoses)}: {d.message}" if d else first[k][1].message
+        also = [x for x in really_wrong if x not in _keys_sharing(k, really_wrong, diagnoses).split(", ")]
+        feedback = head + (f"; also wrong: {', '.join(also)}" if also else "")
+        diagnosis = d.tag if d else f"numeric_{first[k][1].kind}"
+    elif wrong:
+        feedback = (f"{', '.join(wrong)} differ from the expected gradients, but agree with finite differences of "
+                    f"your own loss, which is where the mistake is (fix loss first)")
+        diagnosis = None
+    else:
+        agree = " and agree with finite differences of your loss" if consistent and all(consistent.values()) else ""
+        feedback = f"dW1, db1, dW2 and db2 are right on all {len(cases)} networks{agree}"
+        diagnosis = None
+    modified: list[str] = []
+    for i, case in enumerate(cases):
+        for name in modified_arguments(("X", "Y", "params", "lam"), (case.X, case.Y, case.params, case.lam),
+                                       run.outcomes.get(f"{item.name}#{i}")):
+            if name not in modified:
+                modified.append(name)
+    if modified:
+        was_right = earned >= item.points
+        earned *= 0.5
+        note = (f"backward changed the caller's {' and '.join(modified)} in place (half the points): "
+                f"compute new arrays instead of using -=, += or *= on what you were given")
+        feedback = note if was_right else f"{feedback}; also, {note}"
+        diagnosis = diagnosis or "modified_input"
+        evidence["modified"] = modified
+    passed = earned >= item.points
+    return result(item, exercise, passed=passed, points=round(earned, 6), feedback=feedback, details=tuple(details),
+                  diagnosis=None if passed else diagnosis, evidence=evidence)
+
+
+def _keys_sharing(key: str, wrong: list[str], diagnoses: dict[str, Diagnosis | None]) -> str:
+    d = diagnoses.get(key)
+    if d is None:
+        return key
+    return ", ".join(k for k in wrong if diagnoses.get(k) is not None and diagnoses[k].tag == d.tag)  # type: ignore[union-attr]
+
+
+def _add_maps(item: BackpropItem, evidence: dict[str, Any], cases: list[Case], got: list[dict[str, Any]],
+              refs: list[dict[str, np.ndarray]], first: dict[str, tuple[int, Mismatch]]) -> None:
+    values = [i for i, m in first.values() if m.kind == "values"]
+    if not values:
+        return
+    i = 0 if 0 in values else min(values)
+    maps = {}
+    for k in GRAD_KEYS:
+        g = got[i][k]
+        if isinstance(g, np.ndarray) and g.shape == refs[i][k].shape:
+            maps[k] = error_map(refs[i][k], g, item.rtol, item.atol, SCALE_FLOOR)
+    evidence.update(error_maps=maps, map_case=i)
+
+
+def _details(item: BackpropItem, wrong: list[str], first: dict[str, tuple[int, Mismatch]],
+             diagnoses: dict[str, Diagnosis | None], cases: list[Case], base: float | None, fd: Any,
+             loss_right: bool, consistent: dict[str, bool]) -> list[str]:
+    lines = []
+    for k in wrong:
+        i, mismatch = first[k]
+        lines.append(f"{mismatch.message} (network with {cases[i].describe()})")
+        lines += [f"    {row}" for row in mismatch.table]
+    if fd is None:
+        lines.append("could not compare with finite differences of your loss: it did not return a finite number "
+                     "at every perturbed point" if base is not None else
+                     "could not compare with finite differences of your loss: loss did not return a number")
+    elif consistent:
+        bad = [k for k in BACKPROP_ORDER if not consistent.get(k)]
+        if not bad:
+            lines.append("your gradients agree with finite differences of your own loss")
+        else:
+            lines.append(f"{', '.join(bad)} disagree with finite differences of your own loss"
+                         + (" (your loss is right, so the mistake is in backward)" if loss_right else ""))
+        if not loss_right and base is not None:
+            lines.append("your loss differs from the expected loss on the same network: fix loss as well")
+    return lines
+
+
+def _first_wrong_step(item: BackpropItem, run: RunResult, case: Case, loss_right: bool, base: float | None,
+                      backward_wrong: bool) -> str | None:
+    fwd = item.related.get("forward")
+    if fwd is not None:
+        ok, theirs = decoded(run.outcomes.get(f"{fwd.__name__}#0"))
+        if ok and compare_values(fwd(case.X, case.params), theirs, "forward", 1e-6, 1e-9) is not None:
+            return "forward"
+    if base is not None and not loss_right:
+        return "loss"
+    return "backward" if backward_wrong else None
+
