@@ -1,39 +1,60 @@
 """Decide whether two expressions are the same real function (pure, no I/O).
 
 ``compare(reference, answer, variables)`` returns a Verdict: ``equivalent``,
-``not_equivalent`` (with a counterexample) or ``undecided`` (never a guess).
-This first version evaluates both sides at random points of the variables'
-domains with mpmath at high precision, using its own tree walker (no
-``lambdify``: learner expressions are never turned into code).
+``not_equivalent`` (with a counterexample point and both values) or
+``undecided`` (never a guess). Semantics: equality as real functions on the
+common real domain of both sides, inside the variables' domains; removable
+singularities are ignored; floating-point literals count as equal when they
+agree to about double precision.
+
+Method: both trees are compiled to mpmath evaluators (grader.evaluate, no
+``lambdify``) and evaluated at simple points and then random points spread
+over the domain (negative, near zero, large). A mismatch is re-checked at 3x
+and 10x the precision before it counts, so cancellation never produces a
+false counterexample; points where either side is undefined are skipped.
+Small rational functions also get a bounded symbolic proof. Everything is
+bounded by tree size and a time budget; running out gives ``undecided``.
+
+Results are memoised in a bounded LRU keyed by the trees' ``srepr`` and the
+domains, so identical answers across a class cost one comparison.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Iterator, Literal, Mapping, NamedTuple, Sequence
 
 import mpmath
 import sympy as sp
 
+from .evaluate import Compiled, Overflow, TooLarge, Undefined, compile_expr, tree_size
+from .known_functions import KNOWN_FUNCTIONS, expand_known_functions
 from .spec import Variable
+
+__all__ = ["Verdict", "compare", "cache_info", "clear_cache", "KNOWN_FUNCTIONS",
+           "expand_known_functions", "sample_values", "variables_for", "format_number"]
 
 VerdictStatus = Literal["equivalent", "not_equivalent", "undecided"]
 
-#: deep-learning names a learner may use as undefined functions, with their meaning
-KNOWN_FUNCTIONS = {
-    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
-    "σ": lambda z: 1 / (1 + sp.exp(-z)),
-    "softplus": lambda z: sp.log(1 + sp.exp(z)),
-    "relu": lambda z: sp.Max(0, z),
-    "ln": sp.log,
-}
+#: working precisions (decimal digits): a mismatch must survive the higher ones
+PRECISIONS = (30, 90, 300)
+#: relative tolerance when either side has a floating-point literal ("about double precision")
+FLOAT_RTOL = mpmath.mpf("1e-11")
+CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The engine's answer with its evidence."""
+    """The engine's answer with its evidence.
+
+    ``method`` says how it was reached: ``identical``, ``symbolic`` (a proof),
+    ``numeric`` (agreement at ``points_checked`` points, or a counterexample),
+    ``shape`` (lists of different lengths) or ``budget``/``too_large``.
+    """
 
     status: VerdictStatus
     method: str
@@ -42,87 +63,108 @@ class Verdict:
     answer_value: float | None = None
     reference_value: float | None = None
     seconds: float = 0.0
+    points_checked: int = 0
 
 
-class _Undefined(Exception):
-    pass
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
 
 
-_MP_FUNCS: dict[str, Any] = {
-    "exp": mpmath.exp, "log": mpmath.log, "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan,
-    "cot": mpmath.cot, "sec": mpmath.sec, "csc": mpmath.csc, "asin": mpmath.asin, "acos": mpmath.acos,
-    "atan": mpmath.atan, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh,
-    "coth": mpmath.coth, "sech": mpmath.sech, "csch": mpmath.csch, "asinh": mpmath.asinh,
-    "acosh": mpmath.acosh, "atanh": mpmath.atanh, "Abs": abs, "erf": mpmath.erf,
-    "sign": lambda v: mpmath.sign(v), "floor": mpmath.floor, "ceiling": mpmath.ceil,
-}
+class _LRU:
+    """A small thread-safe LRU for verdicts (and the diagnoses built on them)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+        self.hits = self.misses = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            if key in self.data:
+                self.hits += 1
+                self.data.move_to_end(key)
+                return self.data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.maxsize:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+            self.hits = self.misses = 0
 
 
-def expand_known_functions(expr: Any) -> Any:
-    """Replace applied ``sigmoid``/``σ``/``softplus``/``relu``/``ln`` by their definitions."""
-    if not isinstance(expr, sp.Basic):
-        return expr
-    repl = {}
-    for f in expr.atoms(sp.core.function.AppliedUndef):
-        name = type(f).__name__
-        if name in KNOWN_FUNCTIONS and len(f.args) == 1:
-            repl[f] = KNOWN_FUNCTIONS[name](f.args[0])
-    return expr.xreplace(repl) if repl else expr
+_CACHE = _LRU(CACHE_SIZE)
 
 
-def evaluate(expr: Any, point: Mapping[sp.Symbol, Any]) -> Any:
-    """Evaluate ``expr`` at ``point`` with mpmath; raise _Undefined where it is not real."""
-    if isinstance(expr, sp.Symbol):
-        return point[expr]
-    if expr.is_Number or expr in (sp.pi, sp.E):
-        if expr in (sp.nan, sp.zoo, sp.oo, -sp.oo):
-            raise _Undefined
-        return mpmath.mpf(sp.Float(expr, mpmath.mp.dps)) if not expr.is_Integer else mpmath.mpf(int(expr))
-    if expr == sp.I:
-        raise _Undefined
-    args = [evaluate(a, point) for a in expr.args]
-    try:
-        if isinstance(expr, sp.Add):
-            out = mpmath.fsum(args)
-        elif isinstance(expr, sp.Mul):
-            out = mpmath.fprod(args)
-        elif isinstance(expr, sp.Pow):
-            base, ex = args
-            if base == 0 and ex < 0:
-                raise _Undefined
-            out = mpmath.power(base, ex)
-        elif isinstance(expr, (sp.Max, sp.Min)):
-            out = (max if isinstance(expr, sp.Max) else min)(args)
-        elif type(expr).__name__ in _MP_FUNCS:
-            out = _MP_FUNCS[type(expr).__name__](*args)
-        else:
-            raise _Undefined
-    except (ValueError, ZeroDivisionError, OverflowError):
-        raise _Undefined from None
-    if isinstance(out, mpmath.mpc):
-        if abs(out.imag) > mpmath.mpf(10) ** (-mpmath.mp.dps // 2) * max(1, abs(out.real)):
-            raise _Undefined
-        out = out.real
-    if not mpmath.isfinite(out):
-        raise _Undefined
+def cache_info() -> CacheInfo:
+    """Hits, misses and size of the in-process verdict cache."""
+    return CacheInfo(_CACHE.hits, _CACHE.misses, len(_CACHE.data), _CACHE.maxsize)
+
+
+def clear_cache() -> None:
+    """Empty the verdict cache and reset its counters."""
+    _CACHE.clear()
+
+
+def cache_key(*parts: Any) -> Any:
+    """A deterministic key for SymPy trees and plain values (used by diagnosis too)."""
+    return tuple(sp.srepr(p) if isinstance(p, sp.Basic) else repr(p) for p in parts)
+
+
+def format_number(v: Any) -> str:
+    """A value as a learner reads it: up to 6 significant digits."""
+    return mpmath.nstr(v, 6, min_fixed=-4, max_fixed=7) if not isinstance(v, float) else f"{v:.6g}"
+
+
+def _as_expr(value: Any, names: Sequence[Any] = ()) -> Any:
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not an expression")
+    if isinstance(value, int):
+        return sp.Integer(value)
+    if isinstance(value, float):
+        return sp.Float(value)
+    if isinstance(value, str):
+        from .parsing import parse_expression
+        return parse_expression(value, names)
+    raise TypeError(f"cannot compare a {type(value).__name__}")
+
+
+def _components(value: Any) -> tuple[list[Any], tuple[int, ...]] | None:
+    if isinstance(value, sp.MatrixBase):
+        return list(value), tuple(value.shape)
+    if isinstance(value, (list, tuple)):
+        return list(value), (len(value),)
+    return None
+
+
+def variables_for(variables: Sequence[Variable], *exprs: Any) -> list[Variable]:
+    """The item's variables plus any other free symbol (ranging over its own assumptions)."""
+    out = list(variables)
+    known = {v.name for v in out}
+    extra: dict[str, Any] = {}
+    for e in exprs:
+        for s in getattr(e, "free_symbols", ()):
+            if s.name not in known:
+                extra.setdefault(s.name, s)
+    for name in sorted(extra):
+        s = extra[name]
+        lo = 0.0 if s.is_positive or s.is_nonnegative else None
+        hi = 0.0 if s.is_negative else None
+        out.append(Variable(name, "integer" if s.is_integer else "real", lo, hi))
     return out
-
-
-def _sample(var: Variable, rng: random.Random) -> Any:
-    lo = var.lo if var.lo is not None else -12.0
-    hi = var.hi if var.hi is not None else 12.0
-    if var.kind == "integer":
-        return mpmath.mpf(rng.randint(int(max(lo, -8)) + 1, int(min(hi, 8)) - 1 if var.hi is not None else 8))
-    scale = rng.choice([0.01, 0.3, 1.0, 3.0, 10.0])
-    for _ in range(20):
-        v = rng.uniform(-scale, scale) * (1 if rng.random() < 0.9 else 5)
-        if var.lo is not None:
-            v = var.lo + abs(v - var.lo) if v <= var.lo else v
-        if var.hi is not None and v >= var.hi:
-            v = var.hi - abs(v - var.hi) - 1e-3
-        if lo < v < hi or var.lo is None and var.hi is None:
-            return mpmath.mpf(v)
-    return mpmath.mpf((lo + hi) / 2)
 
 
 def compare(
@@ -134,41 +176,250 @@ def compare(
     budget: float = 1.0,
     seed: int = 0,
 ) -> Verdict:
-    """Compare two scalar SymPy expressions as real functions over the variables' domains."""
+    """Compare two expressions (or same-shaped lists/matrices of them) as real
+    functions over the variables' domains. Strings are read with the safe parser."""
     started = time.perf_counter()
-    ref, ans = expand_known_functions(sp.sympify(reference)), expand_known_functions(answer)
-    if ref == ans:
-        return Verdict("equivalent", "identical", "the expressions are identical",
+    names = [v.name for v in variables]
+    ref_parts, ans_parts = _components(reference), _components(answer)
+    if ref_parts is not None or ans_parts is not None:
+        return _compare_components(reference, answer, ref_parts, ans_parts, variables,
+                                   points=points, budget=budget, seed=seed, started=started)
+    ref, ans = _as_expr(reference, names), _as_expr(answer, names)
+    try:
+        tree_size(ref)
+        tree_size(ans)
+    except TooLarge as exc:
+        return Verdict("undecided", "too_large", str(exc), seconds=time.perf_counter() - started)
+    key = cache_key(ref, ans, tuple(variables), points, seed)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    verdict = _compare_scalar(ref, ans, variables, points=points, budget=budget, seed=seed, started=started)
+    if verdict.method != "budget":  # a timeout may not repeat on a quieter machine
+        _CACHE.put(key, verdict)
+    return verdict
+
+
+def _compare_components(reference: Any, answer: Any, ref_parts: Any, ans_parts: Any,
+                        variables: Sequence[Variable], *, started: float, **kw: Any) -> Verdict:
+    if ref_parts is None or ans_parts is None:
+        want = "a list of expressions" if ref_parts is not None else "a single expression"
+        return Verdict("not_equivalent", "shape", f"expected {want}, got "
+                       f"{'a list' if ans_parts is not None else 'a single expression'}",
                        seconds=time.perf_counter() - started)
-    symbols = {v.name: sp.Symbol(v.name, **v.assumptions()) for v in variables}
-    by_name = {s.name: s for s in ref.free_symbols | ans.free_symbols}
+    (refs, rshape), (anss, ashape) = ref_parts, ans_parts
+    if len(refs) != len(anss) or (len(rshape) == 2 == len(ashape) and rshape != ashape):
+        what = "x".join(map(str, rshape)) if len(rshape) == 2 else f"{len(refs)} components"
+        got = "x".join(map(str, ashape)) if len(ashape) == 2 else f"{len(anss)} components"
+        return Verdict("not_equivalent", "shape", f"expected {what}, got {got}",
+                       seconds=time.perf_counter() - started)
+    undecided: Verdict | None = None
+    for i, (r, a) in enumerate(zip(refs, anss)):
+        v = compare(r, a, variables, **kw)
+        if v.status == "not_equivalent":
+            return Verdict(v.status, v.method, f"component {i + 1}: {v.evidence}", v.counterexample,
+                           v.answer_value, v.reference_value, time.perf_counter() - started, v.points_checked)
+        if v.status == "undecided" and undecided is None:
+            undecided = Verdict(v.status, v.method, f"component {i + 1}: {v.evidence}",
+                                seconds=time.perf_counter() - started)
+    if undecided is not None:
+        return undecided
+    return Verdict("equivalent", "components", f"all {len(refs)} components are equivalent",
+                   seconds=time.perf_counter() - started)
+
+
+def _has_float(expr: Any) -> bool:
+    return bool(expr.atoms(sp.Float))
+
+
+def _nice_values(var: Variable) -> list[float]:
+    if var.kind == "integer":
+        base = [1, 2, 3, -1, -2, 4]
+        vals = [float(v) for v in base if (var.lo is None or v > var.lo) and (var.hi is None or v < var.hi)]
+        return vals or [_random_value(var, random.Random(0))]
+    if var.lo is not None and var.hi is not None:
+        span = var.hi - var.lo
+        return [var.lo + span * f for f in (0.5, 0.25, 0.75, 0.1, 0.9)]
+    if var.lo is not None:
+        return [var.lo + d for d in (1, 2, 0.5, 3, 5)]
+    if var.hi is not None:
+        return [var.hi - d for d in (1, 2, 0.5, 3, 5)]
+    return [1, 2, -1, 0.5, -2, 3]
+
+
+def _random_value(var: Variable, rng: random.Random) -> float:
+    if var.kind == "integer":
+        lo = int(var.lo) + 1 if var.lo is not None else (-6 if rng.random() < 0.8 else -40)
+        hi = int(mpmath.ceil(var.hi)) - 1 if var.hi is not None else (6 if rng.random() < 0.8 else 40)
+        return float(rng.randint(lo, max(lo, hi)))
+    if var.lo is not None and var.hi is not None:
+        return rng.uniform(var.lo, var.hi)
+    scale = rng.choice((0.05, 0.5, 1.5, 4.0, 10.0, 40.0, 300.0))
+    magnitude = rng.uniform(0.02, 1.0) * scale
+    if var.lo is not None:
+        return var.lo + magnitude
+    if var.hi is not None:
+        return var.hi - magnitude
+    return magnitude if rng.random() < 0.5 else -magnitude
+
+
+def _points(variables: Sequence[Variable], seed: int) -> Iterator[dict[str, float]]:
+    """A few simple points a learner can check by hand, then random ones."""
+    nice = [_nice_values(v) for v in variables]
+    for k in range(3):
+        yield {v.name: vals[(k + i) % len(vals)] for i, (v, vals) in enumerate(zip(variables, nice))}
     rng = random.Random(seed)
-    agreed = 0
-    with mpmath.workdps(50):
-        for _ in range(points * 4):
-            if agreed >= points or time.perf_counter() - started > budget:
-                break
-            point_by_name = {v.name: _sample(v, rng) for v in variables}
-            point = {by_name[n]: val for n, val in point_by_name.items() if n in by_name}
-            point.update({s: mpmath.mpf(rng.uniform(-3, 3)) for s in by_name.values() if s not in point})
+    while True:
+        yield {v.name: _random_value(v, rng) for v in variables}
+
+
+def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int) -> tuple[Any, Any]:
+    """Each side's (value, magnitude) at ``point`` with ``dps`` digits, or the
+    Undefined exception saying why it has no value there."""
+    with mpmath.workdps(dps):
+        p = {k: mpmath.mpf(v) for k, v in point.items()}
+        out: list[Any] = []
+        for f in (fa, fb):
             try:
-                a, b = evaluate(ref, point), evaluate(ans, point)
-            except _Undefined:
-                continue
-            scale = max(abs(a), abs(b), mpmath.mpf(1))
-            if abs(a - b) > mpmath.mpf("1e-12") * scale:
-                where = {n: float(v) for n, v in point_by_name.items()}
-                return Verdict("not_equivalent", "numeric",
-                               f"they differ at {_fmt_point(where)}: {float(b):.6g} versus {float(a):.6g}",
-                               where, float(b), float(a), time.perf_counter() - started)
-            agreed += 1
-    seconds = time.perf_counter() - started
-    if agreed >= max(points // 2, 4):
-        return Verdict("equivalent", "numeric", f"they agree at {agreed} random points (50-digit arithmetic)",
-                       seconds=seconds)
-    _ = symbols
-    return Verdict("undecided", "numeric", f"only {agreed} points could be checked", seconds=seconds)
+                out.append(f(p))
+            except Undefined as exc:
+                out.append(exc)
+        return out[0], out[1]
+
+
+def _ok(v: Any) -> bool:
+    return isinstance(v, tuple)
+
+
+def _differ(a: Any, b: Any, dps: int, floats: bool) -> bool:
+    (va, ma), (vb, mb) = a, b
+    rtol = max(FLOAT_RTOL if floats else mpmath.mpf(0), mpmath.mpf(10) ** (8 - dps))
+    return bool(abs(va - vb) > rtol * max(ma, mb))
+
+
+def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, float], floats: bool) -> tuple[bool, Any, Any]:
+    """Re-check a mismatch at higher precision: (really differs, a, b)."""
+    a, b = _eval_pair(fa, fb, point, PRECISIONS[1])
+    if not (_ok(a) and _ok(b)) or not _differ(a, b, PRECISIONS[1], floats):
+        return False, a, b
+    a3, b3 = _eval_pair(fa, fb, point, PRECISIONS[2])
+    if not (_ok(a3) and _ok(b3)):
+        return False, a3, b3
+    return _differ(a3, b3, PRECISIONS[2], floats), a3, b3
 
 
 def _fmt_point(point: Mapping[str, float]) -> str:
-    return ", ".join(f"{k} = {v:.4g}" for k, v in point.items())
+    return ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
+
+
+def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points: int, budget: float,
+                    seed: int, started: float) -> Verdict:
+    def done(status: VerdictStatus, method: str, evidence: str, **kw: Any) -> Verdict:
+        return Verdict(status, method, evidence, seconds=time.perf_counter() - started, **kw)
+
+    ref, ans = expand_known_functions(ref), expand_known_functions(ans)
+    if sp.srepr(ref) == sp.srepr(ans):
+        return done("equivalent", "identical", "the expressions are identical")
+    try:
+        fa, fb = compile_expr(ref), compile_expr(ans)
+    except TooLarge as exc:
+        return done("undecided", "too_large", str(exc))
+    floats = _has_float(ref) or _has_float(ans)
+    domain = variables_for(variables, ref, ans)
+    agreed, only_ref, overflow, tried = 0, None, 0, 0
+    seen: set[tuple[float, ...]] = set()
+    for point in _points(domain, seed):
+        if agreed >= points or tried >= points * 8:
+            break
+        if time.perf_counter() - started > budget:
+            break
+        marker = tuple(point.values())
+        if marker in seen:
+            tried += 1
+            continue
+        seen.add(marker)
+        tried += 1
+        a, b = _eval_pair(fa, fb, point, PRECISIONS[0])
+        if not (_ok(a) and _ok(b)):
+            if _ok(a) and not isinstance(b, Overflow) and only_ref is None:
+                only_ref = (point, a)
+            overflow += isinstance(a, Overflow) or isinstance(b, Overflow)
+            continue
+        if _differ(a, b, PRECISIONS[0], floats):
+            real, a2, b2 = _confirm(fa, fb, point, floats)
+            if real:
+                return done("not_equivalent", "numeric",
+                            f"at {_fmt_point(point)} the answer is {format_number(b2[0])} "
+                            f"but the expected value is {format_number(a2[0])}",
+                            counterexample=dict(point), answer_value=float(b2[0]),
+                            reference_value=float(a2[0]), points_checked=agreed + 1)
+        agreed += 1
+    proof = _symbolic_proof(ref, ans)
+    if proof:
+        return done("equivalent", "symbolic", f"{proof}; they also agree at {agreed} points",
+                    points_checked=agreed)
+    if agreed >= min(points, max(4, len(seen) // 2)) and agreed >= min(points, 8):
+        digits = "; floating-point literals accepted to about double precision" if floats else ""
+        return done("equivalent", "numeric",
+                    f"they agree at {agreed} points spread over the domain ({PRECISIONS[0]}-digit "
+                    f"arithmetic, differences re-checked at {PRECISIONS[2]} digits{digits})",
+                    points_checked=agreed)
+    if agreed == 0 and only_ref is not None:
+        point, a = only_ref
+        return done("not_equivalent", "domain",
+                    f"at {_fmt_point(point)} the answer is not a real number but the expected value is "
+                    f"{format_number(a[0])}", counterexample=dict(point), reference_value=float(a[0]))
+    if time.perf_counter() - started > budget:
+        return done("undecided", "budget", f"ran out of time after checking {agreed} points",
+                    points_checked=agreed)
+    if agreed == 0 and overflow:
+        return done("undecided", "numeric", "the values are too large to evaluate at the points tried")
+    if agreed == 0:
+        return done("undecided", "numeric", "neither expression is a real number at the points tried")
+    return done("undecided", "numeric", f"only {agreed} points lie in the common domain of both "
+                "expressions; too few to decide", points_checked=agreed)
+
+
+#: bounds for the symbolic stage: only small rational functions, whose check is cheap
+_PROOF_NODES = 120
+_PROOF_EXP = 12
+
+
+def _rational(expr: Any) -> bool:
+    if isinstance(expr, sp.Symbol) or isinstance(expr, sp.Rational):
+        return isinstance(expr, sp.Symbol) or abs(expr.p) < 10**12 and expr.q < 10**12
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return all(_rational(a) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        ex = expr.args[1]
+        return isinstance(ex, sp.Integer) and abs(ex) <= _PROOF_EXP and _rational(expr.args[0])
+    return False
+
+
+def _symbolic_proof(ref: Any, ans: Any) -> str | None:
+    """A proof for small rational functions (cancel(a - b) == 0), else None."""
+    if tree_size(ref)[0] + tree_size(ans)[0] > _PROOF_NODES or not (_rational(ref) and _rational(ans)):
+        return None
+    if sp.cancel(sp.Add(ref, -ans)) == 0:
+        return "proved symbolically: the difference cancels to 0 as a rational function"
+    return None
+
+
+def sample_values(reference: Any, answer: Any, variables: Sequence[Variable], n: int = 6,
+                  seed: int = 1) -> list[tuple[dict[str, float], Any, Any]]:
+    """Up to ``n`` (point, reference value, answer value) triples where both are defined,
+    at working precision; for diagnosis (ratios, differences). Empty if too large."""
+    try:
+        ref, ans = expand_known_functions(_as_expr(reference)), expand_known_functions(_as_expr(answer))
+        fa, fb = compile_expr(ref), compile_expr(ans)
+    except (TooLarge, TypeError):
+        return []
+    out = []
+    domain = variables_for(variables, ref, ans)
+    for k, point in enumerate(_points(domain, seed)):
+        if len(out) >= n or k >= n * 8:
+            break
+        a, b = _eval_pair(fa, fb, point, PRECISIONS[1])
+        if _ok(a) and _ok(b):
+            out.append((point, a[0], b[0]))
+    return out

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from .. import equivalence
+from .. import diagnosis, equivalence
 from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
 from ..illustrate import illustrate
@@ -96,13 +96,23 @@ def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[
     if verdict.status == "undecided":
         return "undecided", label + ("the grader could not decide whether this is right "
                                      f"({verdict.evidence}); flagged for your instructor"), "undecided", verdict
-    for m in item.mistakes:
-        wrong = m.answer(*symbols.values()) if callable(m.answer) else None
-        if wrong is not None and equivalence.compare(wrong, answer, item.variables).status == "equivalent":
-            return "failed", label + m.feedback, m.tag, verdict
-    if equivalence.compare(-sp.sympify(reference), answer, item.variables).status == "equivalent":
-        return "failed", label + "your answer is the reference times -1: check the sign", "sign_error", verdict
+    found = diagnosis.diagnose(
+        reference, answer, item.variables, antiderivative=_author_expr(item.antiderivative, symbols),
+        inner=_author_expr(item.inner, symbols),
+        mistakes=[(diagnosis.mistake_expression(m, symbols), m.feedback, m.tag) for m in item.mistakes])
+    if found is not None:
+        return "failed", label + found.feedback, found.tag, verdict
     return "failed", label + f"not equal to the expected expression: {verdict.evidence}", "not_equivalent", verdict
+
+
+def _author_expr(func: Any, symbols: dict[str, sp.Symbol]) -> Any:
+    """The item's antiderivative/inner function applied to its symbols (None if absent)."""
+    if func is None:
+        return None
+    try:
+        return func(*symbols.values())
+    except Exception:  # an author's helper that does not fit this item: no diagnosis from it
+        return None
 
 
 def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
@@ -129,6 +139,11 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
             return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
                           feedback=f"{item.name} should return a list of {len(ref_parts)} expressions; "
                                    f"it returned {type(answer).__name__}")
+        if isinstance(reference, sp.MatrixBase) and isinstance(answer, sp.MatrixBase) and \
+                reference.shape != answer.shape:
+            return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
+                          feedback=f"{item.name} should return a {reference.rows}x{reference.cols} matrix; "
+                                   f"yours is {answer.rows}x{answer.cols}")
         if len(ans_parts) != len(ref_parts):
             return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
                           feedback=f"{item.name} should return {len(ref_parts)} components; "
@@ -156,7 +171,8 @@ def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:
         return {}
     return {"verdict": verdict.status, "method": verdict.method, "evidence": verdict.evidence,
             "counterexample": dict(verdict.counterexample), "answer_value": verdict.answer_value,
-            "reference_value": verdict.reference_value}
+            "reference_value": verdict.reference_value, "points_checked": verdict.points_checked,
+            "seconds": round(verdict.seconds, 6)}
 
 
 def _show(value: Any, limit: int = 400) -> str:

@@ -1,0 +1,276 @@
+"""Evaluate SymPy trees at a point with mpmath, at a chosen precision (pure).
+
+``compile_expr`` turns a tree into nested Python closures once (no code
+generation, no ``exec``: learner trees are only walked), so evaluating at many
+points is cheap. Each evaluation returns the value and a *magnitude*: an
+estimate of the size its rounding errors scale with (the sum of the absolute
+values of added terms, amplified through products and functions), so that
+cancellation is told apart from a real difference.
+
+Anything that is not a finite real number at the point (log of a negative,
+division by zero, a complex result, overflow beyond ~2^(10^6)) raises
+``Undefined``; the caller skips the point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Callable, Mapping
+
+import mpmath
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+MAX_NODES = 5_000
+MAX_DEPTH = 150
+#: values beyond 2^MAX_BITS (or below 2^-MAX_BITS) count as overflow at that point
+MAX_BITS = 1 << 20
+#: periodic functions need the argument to about its size in digits; beyond this, skip the point
+MAX_TRIG_ARG = mpmath.mpf(10) ** 12
+
+Value = tuple[Any, Any]  # (value, magnitude)
+Compiled = Callable[[Mapping[str, Any]], Value]
+
+
+class Undefined(Exception):
+    """The expression has no finite real value at this point."""
+
+
+class Overflow(Undefined):
+    """A value too large (or an argument too large) to evaluate at this point."""
+
+
+class TooLarge(Exception):
+    """The tree is too big or too deep to evaluate within the time budget."""
+
+
+def tree_size(expr: Any) -> tuple[int, int]:
+    """(nodes, depth) of a tree, walked iteratively and bounded so hostile trees stay cheap."""
+    if not isinstance(expr, sp.Basic):
+        return 1, 1
+    nodes, depth = 0, 0
+    stack: list[tuple[Any, int]] = [(expr, 1)]
+    while stack:
+        node, d = stack.pop()
+        nodes += 1
+        depth = max(depth, d)
+        if nodes > MAX_NODES or depth > MAX_DEPTH:
+            raise TooLarge(f"the expression is too large to check (over {MAX_NODES} nodes "
+                           f"or {MAX_DEPTH} levels deep)")
+        stack.extend((a, d + 1) for a in node.args)
+    return nodes, depth
+
+
+def _real(v: Any) -> Any:
+    if isinstance(v, mpmath.mpc):
+        if v.imag != 0:
+            raise Undefined("not real")
+        v = v.real
+    if not mpmath.isfinite(v):
+        raise Undefined("not finite")
+    if v != 0 and abs(mpmath.mag(v)) > MAX_BITS:
+        raise Overflow("overflow")
+    return v
+
+
+def _ratio(mag: Any, v: Any) -> Any:
+    """Relative error amplification of a child: magnitude over absolute value."""
+    return mag / abs(v) if v != 0 else mag * MAX_BITS
+
+
+def _bounded(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
+    """Functions whose derivative is of order one (sin, tanh, atan, erf, ...)."""
+
+    def run(u: Any, mu: Any) -> Value:
+        if periodic and abs(u) > MAX_TRIG_ARG:
+            raise Overflow("argument too large")
+        v = _real(f(u))
+        return v, abs(v) + mu
+
+    return run
+
+
+def _grows(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
+    """exp, sinh, cosh: relative error is the argument's absolute error."""
+
+    def run(u: Any, mu: Any) -> Value:
+        if abs(u) > MAX_BITS:
+            raise Overflow("overflow")
+        v = _real(f(u))
+        return v, abs(v) * (1 + mu)
+
+    return run
+
+
+def _singular(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
+    """log, tan, sec, ...: error amplified by 1/|u| (or worse near poles)."""
+
+    def run(u: Any, mu: Any) -> Value:
+        if abs(u) > MAX_TRIG_ARG and f in (mpmath.tan, mpmath.cot, mpmath.sec, mpmath.csc):
+            raise Overflow("argument too large")
+        v = _real(f(u))
+        return v, abs(v) + mu * (1 + abs(v)) ** 2 * (1 + _ratio(1, u))
+
+    return run
+
+
+def _sign(u: Any) -> Any:
+    return mpmath.sign(u)
+
+
+def _heaviside(u: Any) -> Any:
+    return mpmath.mpf(1) if u > 0 else (mpmath.mpf(0) if u < 0 else mpmath.mpf("0.5"))
+
+
+def _sigmoid(u: Any) -> Any:
+    return 1 / (1 + mpmath.exp(-u))
+
+
+def _softplus(u: Any) -> Any:
+    return mpmath.log1p(mpmath.exp(u)) if u < 0 else u + mpmath.log1p(mpmath.exp(-u))
+
+
+UNARY: dict[str, Callable[[Any, Any], Value]] = {
+    "exp": _grows(mpmath.exp), "sinh": _grows(mpmath.sinh), "cosh": _grows(mpmath.cosh),
+    "sin": _bounded(mpmath.sin, True), "cos": _bounded(mpmath.cos, True),
+    "tanh": _bounded(mpmath.tanh), "atan": _bounded(mpmath.atan), "acot": _bounded(mpmath.acot),
+    "asinh": _bounded(mpmath.asinh), "erf": _bounded(mpmath.erf), "sech": _bounded(mpmath.sech),
+    "sigmoid": _bounded(_sigmoid), "softplus": _bounded(_softplus),
+    "log": _singular(mpmath.log), "tan": _singular(mpmath.tan), "cot": _singular(mpmath.cot),
+    "sec": _singular(mpmath.sec), "csc": _singular(mpmath.csc), "coth": _singular(mpmath.coth),
+    "csch": _singular(mpmath.csch), "asin": _singular(mpmath.asin), "acos": _singular(mpmath.acos),
+    "acosh": _singular(mpmath.acosh), "atanh": _singular(mpmath.atanh), "LambertW": _singular(mpmath.lambertw),
+    "Abs": lambda u, mu: (abs(u), mu), "sign": lambda u, mu: (_sign(u), mpmath.mpf(1)),
+    "Heaviside": lambda u, mu: (_heaviside(u), mpmath.mpf(1)),
+    "floor": lambda u, mu: (mpmath.floor(u), abs(mpmath.floor(u)) + mu),
+    "ceiling": lambda u, mu: (mpmath.ceil(u), abs(mpmath.ceil(u)) + mu),
+}
+# the learner's own names for known functions (an undefined Function('σ') and friends)
+UNARY.update({"σ": UNARY["sigmoid"], "logistic": UNARY["sigmoid"], "ln": UNARY["log"],
+              "relu": lambda u, mu: (max(u, mpmath.mpf(0)), mu), "ReLU": lambda u, mu: (max(u, mpmath.mpf(0)), mu)})
+
+
+def _opaque(name: str, n_args: int) -> Callable[[list[Value]], Value]:
+    """A function the grader does not know: a fixed pseudo-random smooth function of its
+    arguments, so f(x) equals f(x) but matches nothing else."""
+    seed = hashlib.sha256(f"{name}/{n_args}".encode()).digest()
+    ks = [1 + b / 64 for b in seed[:n_args]] or [1.0]
+    cs = [b / 40 for b in seed[8:8 + n_args]] or [0.0]
+
+    def run(args: list[Value]) -> Value:
+        v = mpmath.mpf(seed[20]) / 16 + mpmath.fsum(
+            mpmath.sin(k * a + c) for k, c, (a, _) in zip(ks, cs, args))
+        return v, abs(v) + mpmath.fsum(m for _, m in args)
+
+    return run
+
+
+def _number(expr: Any) -> Value:
+    if expr in (sp.nan, sp.zoo, sp.oo, -sp.oo) or expr.is_real is False:
+        raise Undefined("not a real number")
+    if isinstance(expr, sp.Integer):
+        v = mpmath.mpf(int(expr))
+    elif isinstance(expr, sp.Rational):
+        v = mpmath.mpf(int(expr.p)) / int(expr.q)
+    elif isinstance(expr, sp.Float):
+        v = mpmath.mpf(expr._mpf_)
+    elif expr == sp.pi:
+        v = +mpmath.pi
+    elif expr == sp.E:
+        v = +mpmath.e
+    else:
+        v = mpmath.mpf(sp.Float(expr.evalf(mpmath.mp.dps + 5), mpmath.mp.dps + 5)._mpf_)
+    return v, abs(v)
+
+
+def compile_expr(expr: Any) -> Compiled:
+    """Turn a SymPy tree into a callable ``point -> (value, magnitude)``.
+
+    ``point`` maps symbol names to mpmath numbers; raise TooLarge for hostile
+    trees before anything else is done with them.
+    """
+    tree_size(expr)
+    return _compile(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+
+
+def _compile(expr: Any) -> Compiled:
+    if isinstance(expr, sp.Symbol):
+        name = expr.name
+        return lambda p: (p[name], abs(p[name]))
+    if expr.is_Number or isinstance(expr, sp.NumberSymbol) or expr is sp.I or expr in (sp.zoo, sp.nan):
+        if expr is sp.I or expr in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+            def bad(p: Mapping[str, Any]) -> Value:
+                raise Undefined("not a real number")
+            return bad
+        cache: dict[int, Value] = {}
+
+        def const(p: Mapping[str, Any]) -> Value:
+            dps = mpmath.mp.dps
+            if dps not in cache:
+                cache[dps] = _number(expr)
+            return cache[dps]
+        return const
+    kids = [_compile(a) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        def add(p: Mapping[str, Any]) -> Value:
+            vals = [k(p) for k in kids]
+            return _real(mpmath.fsum(v for v, _ in vals)), mpmath.fsum(m for _, m in vals)
+        return add
+    if isinstance(expr, sp.Mul):
+        def mul(p: Mapping[str, Any]) -> Value:
+            vals = [k(p) for k in kids]
+            return _real(mpmath.fprod(v for v, _ in vals)), mpmath.fprod(m for _, m in vals)
+        return mul
+    if isinstance(expr, sp.Pow):
+        kb, ke = kids
+        return lambda p: _power(kb(p), ke(p))
+    if isinstance(expr, (sp.Max, sp.Min)):
+        pick = max if isinstance(expr, sp.Max) else min
+
+        def extreme(p: Mapping[str, Any]) -> Value:
+            vals = [k(p) for k in kids]
+            return pick(v for v, _ in vals), max(m for _, m in vals)
+        return extreme
+    name = type(expr).__name__
+    if name in UNARY and len(kids) == 1:
+        f, (k,) = UNARY[name], kids
+        return lambda p: _call(f, k(p))
+    if name == "log" and len(kids) == 2:  # log(x, b)
+        kx, kb2 = kids
+        return lambda p: _divide(_call(UNARY["log"], kx(p)), _call(UNARY["log"], kb2(p)))
+    if isinstance(expr, AppliedUndef):
+        f_opaque = _opaque(name, len(kids))
+        return lambda p: f_opaque([k(p) for k in kids])
+    raise TooLarge(f"the grader cannot evaluate {name}")
+
+
+def _call(f: Callable[[Any, Any], Value], arg: Value) -> Value:
+    try:
+        return f(*arg)
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+        raise Undefined("outside the function's domain") from None
+
+
+def _divide(a: Value, b: Value) -> Value:
+    if b[0] == 0:
+        raise Undefined("division by zero")
+    v = _real(a[0] / b[0])
+    return v, abs(v) * (_ratio(a[1], a[0]) + _ratio(b[1], b[0]))
+
+
+def _power(base: Value, ex: Value) -> Value:
+    (b, mb), (e, me) = base, ex
+    if b == 0:
+        if e > 0:
+            return mpmath.mpf(0), mb
+        raise Undefined("zero to a non-positive power")
+    if b < 0 and e != mpmath.floor(e):
+        raise Undefined("negative base, fractional exponent")
+    if abs(e * mpmath.log(abs(b), 2)) > MAX_BITS:
+        raise Overflow("overflow")
+    try:
+        v = _real(mpmath.power(b, e))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise Undefined("power not defined") from None
+    rel = (1 + abs(e)) * _ratio(mb, b) + abs(mpmath.log(abs(b))) * me
+    return v, abs(v) * (1 + rel)
