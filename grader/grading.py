@@ -56,6 +56,27 @@ def _derive_rule(exercise: Exercise, items: tuple[ItemResult, ...], source: str)
         return items, (f"the static scan failed ({type(exc).__name__}: {exc}); only the runtime guard applied",)
 
 
+def _grade_quiz(path: Path, exercise: Exercise, source: str, started: float) -> ExerciseResult:
+    """A quiz file runs no code: parse it strictly and judge each typed answer."""
+    from .checks import quiz
+
+    sheet = quiz.read_sheet(source)
+    items = tuple(_check_quiz_item(quiz, exercise, item, sheet) for item in exercise.items)
+    notes = tuple(f"the quiz file has a section [{name[:60]}] that is not a question; it was ignored"
+                  for name in quiz.unknown_sections(sheet, exercise.items))  # type: ignore[arg-type]
+    return ExerciseResult(exercise=exercise.name, title=exercise.title, submission=str(path), items=items,
+                          sandbox_mode="none", seconds=time.perf_counter() - started, notes=notes)
+
+
+def _check_quiz_item(quiz, exercise: Exercise, item, sheet) -> ItemResult:  # type: ignore[no-untyped-def]
+    try:
+        return quiz.check(item, sheet, exercise.name)
+    except Exception as exc:  # a checker bug must cost one item, not the whole quiz
+        return result(item, exercise.name, passed=False, status="undecided", diagnosis="grader_error",
+                      feedback=f"the grader failed on this question ({type(exc).__name__}: {exc}); "
+                               f"flagged for your instructor")
+
+
 def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None,
                runner: Runner | None = None) -> ExerciseResult:
     """Grade ``path`` as a submission for ``exercise``; learner failures become feedback.
@@ -66,6 +87,8 @@ def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = Non
     path = Path(path)
     started = time.perf_counter()
     source = read_submission(path)
+    if exercise.submission_suffix == ".toml":
+        return _grade_quiz(path, exercise, source, started)
     calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
     run = (runner or run_calls)(path, calls, limits)
     items = tuple(_check_item(exercise, item, run) for item in exercise.items)
