@@ -219,5 +219,45 @@ def gradescope_run_command(root: Path, exercise: str, timeout: float, catalog: P
     click.echo(f"results: {done.results_path}")
 
 
+@main.command("equiv", context_settings={"ignore_unknown_options": True})
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--var", "variables", multiple=True, metavar="NAME[:DOMAIN]",
+              help="A variable and its domain: x, x:positive, n:integer, t:(0,1). Repeatable; "
+                   "default: every name in A and B, real.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
+@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read one JSON object per line (a, b, vars, id, ...) and write one verdict per line.")
+@guarded
+def equiv_command(a: str | None, b: str | None, variables: tuple[str, ...], as_json: bool,
+                  jsonl: Any) -> None:
+    """Check whether expressions A and B are equal as real functions.
+
+    Exit 0 equivalent, 1 not equivalent, 3 undecided, 2 bad input. With --jsonl,
+    exit 0 when every line was read and 2 when some line was malformed.
+    """
+    import json
+
+    from .equiv_tool import EXIT_FOR, check_pair, render_text, run_jsonl
+    from .parsing import ParseError
+
+    if jsonl is not None:
+        if a is not None or b is not None:
+            raise UsageError("give either A and B or --jsonl FILE, not both")
+        bad = False
+        for out in run_jsonl(jsonl):
+            bad |= out["verdict"] == "error"
+            click.echo(json.dumps(out, ensure_ascii=False))
+        sys.exit(EXIT_USAGE if bad else EXIT_OK)
+    if a is None or b is None:
+        raise UsageError("give two expressions A and B (or --jsonl FILE)")
+    try:
+        report = check_pair(a, b, variables)
+    except ParseError as exc:
+        raise UsageError(f"cannot read {'A' if exc.text == a else 'B'}: {exc}") from None
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else render_text(report))
+    sys.exit(EXIT_FOR[report.verdict.status])
+
+
 if __name__ == "__main__":
     main()

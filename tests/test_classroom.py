@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from grader.render import classroom
 from grader.results import ErrorInfo
 
-from .conftest import SUBMISSIONS
+from .conftest import ROOT, SUBMISSIONS
 
 GRADER = shutil.which("grader")
 TEST_KEYS = {"name", "status", "score", "message", "test_code", "filename", "line_no", "duration"}
@@ -103,3 +104,28 @@ def test_cli_classroom_without_github_output_is_a_usage_error(tmp_path):
     out = _run(["grade", str(SUBMISSIONS / "partly_wrong_derivatives.py"), "--classroom"], {}, tmp_path)
     assert out.returncode == 2
     assert "GITHUB_OUTPUT" in out.stderr and "Traceback" not in out.stderr
+
+
+EXAMPLES = [ROOT / "examples" / "github-classroom" / ".github" / "workflows" / "classroom.yml",
+            ROOT / "examples" / "ci" / "github-actions.yml", ROOT / "examples" / "ci" / "gitlab-ci.yml",
+            ROOT / "README.md"]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_commands_use_real_options(path):
+    """Every `grader grade ...` line in the examples and the README names options the CLI has."""
+    from grader.cli import main
+
+    known = {opt for p in main.commands["grade"].params for opt in p.opts}
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "grader grade " in line]
+    assert lines
+    used = {tok for line in lines for tok in line.split() if tok.startswith("--")}
+    assert used and used <= known, used - known
+
+
+def test_classroom_workflow_wires_the_step_to_the_reporter():
+    text = EXAMPLES[0].read_text(encoding="utf-8")
+    step_id = re.search(r"- name: Grade\n\s+id: (\w+)", text).group(1)
+    assert f"runners: {step_id}" in text
+    assert f'{step_id.upper()}_RESULTS: "${{{{ steps.{step_id}.outputs.result }}}}"' in text
+    assert "--classroom" in text and "classroom-resources/autograding-grading-reporter@v1" in text

@@ -1,0 +1,99 @@
+"""Stable exit statuses: 0 graded (at or above --fail-under), 1 below it, 2 usage error, 3 internal error."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+
+from .conftest import ROOT
+
+GRADER = shutil.which("grader")
+GOOD = "from sympy import exp\n\ndef d_exp(x):\n    return exp(x)\n\ndef d_square(x):\n    return 2 * x\n"
+HALF = "from sympy import exp\n\ndef d_exp(x):\n    return exp(x)\n\ndef d_square(x):\n    return x\n"
+
+
+def grade(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
+    return subprocess.run([*cmd, "grade", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("exit")
+    paths = {"good": folder / "good_tiny.py", "half": folder / "half_tiny.py"}  # 3/3 and 1/3 points
+    paths["good"].write_text(GOOD)
+    paths["half"].write_text(HALF)
+    return paths
+
+
+@pytest.mark.parametrize("which,extra,status", [
+    ("half", [], 0),
+    ("half", ["--fail-under", "33"], 0),
+    ("half", ["--fail-under", "34"], 1),
+    ("good", ["--fail-under", "100"], 0),
+], ids=["no-threshold", "just-above", "just-below", "full-marks-at-100"])
+def test_fail_under(files, tiny_catalogue, which, extra, status):
+    out = grade(str(files[which]), "--catalog", str(tiny_catalogue), *extra)
+    assert out.returncode == status, out.stderr
+    if status == 1:
+        assert re.search(r"score 33\.3% is below --fail-under (34|100)%", out.stderr)
+    else:
+        assert out.stderr == ""
+
+
+def test_outputs_are_written_even_below_the_threshold(files, tiny_catalogue, tmp_path):
+    out = grade(str(files["half"]), "--catalog", str(tiny_catalogue), "--fail-under", "90",
+                "--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "j.xml"))
+    assert out.returncode == 1
+    assert (tmp_path / "r.json").exists() and (tmp_path / "j.xml").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--fail-under", "150"], "is not in the range 0<=x<=100"),
+    (["--fail-under", "much"], "'much' is not a valid float"),
+    (["--format", "moodle"], "'moodle' is not one of 'gradescope', 'prairielearn'"),
+    (["--exercise", "nope"], "unknown exercise 'nope'"),
+], ids=["threshold-too-high", "threshold-not-a-number", "unknown-format", "unknown-exercise"])
+def test_usage_errors_exit_2(files, tiny_catalogue, args, message):
+    out = grade(str(files["half"]), "--catalog", str(tiny_catalogue), *args)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unwritable_junit_path_is_a_usage_error(files, tiny_catalogue, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = grade(str(files["half"]), "--catalog", str(tiny_catalogue), "--junit", str(blocker / "j.xml"))
+    assert out.returncode == 2 and "cannot write" in out.stderr
+
+
+def test_broken_catalogue_is_an_internal_error_3(files, tmp_path):
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "exercises" / "tiny.py").write_text("def d_exp(x):\n    raise NotImplementedError\n")
+    (tmp_path / "solutions" / "tiny.py").write_text("raise RuntimeError('reference file is broken')\n")
+    out = grade(str(files["half"]), "--catalog", str(tmp_path))
+    assert out.returncode == 3
+    assert "reference file is broken" in out.stderr and "Traceback" not in out.stderr
+
+
+def _table(text: str) -> dict[int, str]:
+    section = text.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d) \| (.+?) \|$", section, re.M)}
+
+
+def test_readme_and_cli_document_the_same_statuses():
+    readme = _table((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert sorted(readme) == [cli.EXIT_OK, cli.EXIT_BELOW, cli.EXIT_USAGE, cli.EXIT_INTERNAL] == [0, 1, 2, 3]
+    assert "--fail-under" in readme[1] and "usage" in readme[2] and "internal" in readme[3]
+    doc = cli.__doc__ or ""
+    assert all(re.search(rf"^  {code}  ", doc, re.M) for code in readme)
