@@ -71,15 +71,19 @@ class Cell:
 
 @dataclass(frozen=True)
 class Heatmap:
-    """Per-entry relative error of one parameter's gradient."""
+    """Per-entry relative error of one parameter's gradient; cells start at (``margin``, ``margin``),
+    with row and column indices in the margin (``row_labels``/``col_labels``, empty when pooled)."""
 
     name: str
     rows: int
     cols: int
     cell: int
+    margin: int
     width: int
     height: int
     cells: tuple[Cell, ...]
+    row_labels: tuple[Tick, ...]
+    col_labels: tuple[Tick, ...]
     pooled: bool
     summary: str
 
@@ -266,21 +270,39 @@ def heatmap(name: str, data: Any, tolerance: float = 1e-6) -> Heatmap | None:
     pooled_m, rs, cs = _pool(m)
     side = max(len(pooled_m), len(pooled_m[0]))
     cell = 28 if side <= 8 else 18 if side <= 16 else 12
+    pooled = rs * cs > 1
+    margin = 0 if pooled else 22
     cells = []
     for i, r in enumerate(pooled_m):
         for j, v in enumerate(r):
-            where = f"entry ({i}, {j})" if rs == cs == 1 else \
+            where = f"entry ({i}, {j})" if not pooled else \
                 f"entries ({i * rs}–{min((i + 1) * rs, n_rows) - 1}, {j * cs}–{min((j + 1) * cs, n_cols) - 1})"
             text = f"{name} {where}: relative error " + ("not finite" if v is None else f"{abs(v):.2g}")
-            cells.append(Cell(j * cell, i * cell, _bin(v), text))
+            cells.append(Cell(margin + j * cell, margin + i * cell, _bin(v), text))
+    every = 1 if side <= 12 else 5
+    rows_l = () if pooled or n_rows == 1 else tuple(
+        Tick(margin + i * cell + cell / 2, str(i)) for i in range(n_rows) if i % every == 0)
+    cols_l = () if pooled else tuple(Tick(margin + j * cell + cell / 2, str(j)) for j in range(n_cols) if j % every == 0)
     shape = f"{n_rows} × {n_cols}" if n_rows > 1 else f"{n_cols} entries"
+    tol = _tolerance_text(tolerance)
     if bad:
         worst = max(bad, key=lambda t: math.inf if t[0] is None or not math.isfinite(t[0]) else abs(t[0]))
         wv = "not finite" if worst[0] is None or not math.isfinite(worst[0]) else f"{abs(worst[0]):.2g}"
         idx = f"({worst[1]}, {worst[2]})" if n_rows > 1 else f"{worst[2]}"
         summary = (f"{name} ({shape}): {len(bad)} of {len(flat)} entries have a relative error above "
-                   f"{tolerance:g}; the worst is entry {idx} with {wv}.")
+                   f"{tol}; the worst is entry {idx}, relative error {wv}.")
     else:
-        summary = f"{name} ({shape}): every entry within a relative error of {tolerance:g}."
-    return Heatmap(name, len(pooled_m), len(pooled_m[0]), cell, len(pooled_m[0]) * cell,
-                   len(pooled_m) * cell, tuple(cells), rs * cs > 1, summary)
+        summary = f"{name} ({shape}): every entry within a relative error of {tol}."
+    width = margin + len(pooled_m[0]) * cell
+    height = margin + len(pooled_m) * cell
+    return Heatmap(name, len(pooled_m), len(pooled_m[0]), cell, margin, width, height, tuple(cells),
+                   rows_l, cols_l, pooled, summary)
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _tolerance_text(tol: float) -> str:
+    """``10⁻⁶`` for a power of ten, else the number."""
+    k = math.log10(tol) if tol > 0 else 0.5
+    return "10" + str(round(k)).translate(_SUPERSCRIPT) if abs(k - round(k)) < 1e-9 else f"{tol:g}"

@@ -127,7 +127,7 @@ def test_one_heatmap_per_parameter():
     assert page.count('<svg class="heatmap"') == 2
     first = page.split('<svg class="heatmap"')[1].split("</svg>")[0]
     assert first.count("<rect") == 6
-    assert "dW1 (2 × 3): 3 of 6 entries have a relative error above 1e-06; the worst is entry (1, 1) with 2." \
+    assert "dW1 (2 × 3): 3 of 6 entries have a relative error above 10⁻⁶; the worst is entry (1, 1), relative error 2." \
         in page
     assert "db1 (2 entries)" in page and "Relative error colours" in page
 

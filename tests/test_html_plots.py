@@ -87,7 +87,7 @@ def test_unusable_plot_data_gives_none(bad):
 def test_heatmap_cells_and_worst_entry():
     h = heatmap("dW1", [[0.0, 0.5], [1e-7, None]])
     assert h is not None and len(h.cells) == 4 and not h.pooled
-    assert "2 of 4 entries" in h.summary and "(1, 1) with not finite" in h.summary
+    assert "2 of 4 entries" in h.summary and "(1, 1), relative error not finite" in h.summary
     assert h.cells[0].fill != h.cells[1].fill
 
 
