@@ -130,7 +130,7 @@ def _diagnose(reference: Any, answer: Any, variables: Sequence[Variable], antide
 
 def _sign(reference: Any, answer: Any, variables: Sequence[Variable], antiderivative: Any,
           inner: Any) -> Diagnosis | None:
-    if not _same(sp.Mul(-1, reference), answer, variables):
+    if not _same(sp.Mul(-1, reference, evaluate=False), answer, variables):
         return None
     where = (f" from the chain rule on {_show(antiderivative)}" if antiderivative is not None and inner is not None
              else "")
@@ -146,7 +146,7 @@ def _function_itself(answer: Any, variables: Sequence[Variable], antiderivative:
         return Diagnosis("function_not_derivative",
                          f"your answer is the function {shown} itself, not its derivative: differentiate it")
     diffs = _constant([b - a for _, a, b in equivalence.sample_values(antiderivative, answer, variables)])
-    if diffs is not None and _same(sp.Add(antiderivative, _nice(diffs)), answer, variables):
+    if diffs is not None and _same(sp.Add(antiderivative, _nice(diffs), evaluate=False), answer, variables):
         return Diagnosis("function_not_derivative",
                          f"your answer is the function {shown} plus a constant, not its derivative: "
                          "differentiate it", {"constant": str(_nice(diffs))})
@@ -198,7 +198,7 @@ def _missing_chain(reference: Any, answer: Any, variables: Sequence[Variable], a
     du = sp.diff(inner, _symbol(inner, wrt))
     if du == 1 or du == 0:
         return None
-    if _same(sp.Mul(reference, sp.Pow(du, -1)), answer, variables):
+    if _same(sp.Mul(reference, sp.Pow(du, -1, evaluate=False), evaluate=False), answer, variables):
         return Diagnosis("missing_chain_factor",
                          f"your answer is missing the chain-rule factor: the inner function {_show(inner)} "
                          f"has derivative {_show(du)}, and the chain rule multiplies by it",
@@ -213,7 +213,7 @@ def _factor_or_constant(reference: Any, answer: Any, variables: Sequence[Variabl
     ratio = _constant([b / a for _, a, b in samples if a != 0])
     if ratio is not None:
         k = _nice(ratio)
-        if k not in (0, 1, -1) and _same(sp.Mul(k, reference), answer, variables):
+        if k not in (0, 1, -1) and _same(sp.Mul(k, reference, evaluate=False), answer, variables):
             return Diagnosis("constant_factor",
                              f"your answer is {_show(k)} times the right answer: check the constant factors "
                              "(a coefficient, the exponent the power rule brings down, a chain-rule factor)",
@@ -221,7 +221,7 @@ def _factor_or_constant(reference: Any, answer: Any, variables: Sequence[Variabl
     diff = _constant([b - a for _, a, b in samples])
     if diff is not None:
         c = _nice(diff)
-        if c != 0 and _same(sp.Add(reference, c), answer, variables):
+        if c != 0 and _same(sp.Add(reference, c, evaluate=False), answer, variables):
             return Diagnosis("additive_constant",
                              f"your answer differs from the right answer by the constant {_show(c)}: "
                              "check for a term that should have vanished or a constant left in",

@@ -400,7 +400,7 @@ def _symbolic_proof(ref: Any, ans: Any) -> str | None:
     """A proof for small rational functions (cancel(a - b) == 0), else None."""
     if tree_size(ref)[0] + tree_size(ans)[0] > _PROOF_NODES or not (_rational(ref) and _rational(ans)):
         return None
-    if sp.cancel(sp.Add(ref, -ans)) == 0:
+    if sp.cancel(sp.Add(ref, sp.Mul(-1, ans, evaluate=False), evaluate=False)) == 0:
         return "proved symbolically: the difference cancels to 0 as a rational function"
     return None
 

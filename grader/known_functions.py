@@ -44,30 +44,47 @@ class softplus(sp.Function):  # noqa: N801
         return self.args[0].is_real
 
 
+def _sigmoid_def(z: Any) -> Any:
+    return sp.Pow(sp.Add(1, sp.exp(sp.Mul(-1, z, evaluate=False), evaluate=False), evaluate=False), -1,
+                  evaluate=False)
+
+
+def _softplus_def(z: Any) -> Any:
+    return sp.log(sp.Add(1, sp.exp(z, evaluate=False), evaluate=False), evaluate=False)
+
+
 def _relu(z: Any) -> Any:
-    return sp.Max(0, z)
+    return sp.Max(0, z, evaluate=False)
 
 
-#: name (as written by a learner) -> the expression it stands for
+#: name (as written by a learner) -> the expression it stands for (built unevaluated)
 KNOWN_FUNCTIONS: dict[str, Callable[[Any], Any]] = {
-    "sigmoid": lambda z: 1 / (1 + sp.exp(-z)),
-    "σ": lambda z: 1 / (1 + sp.exp(-z)),
-    "logistic": lambda z: 1 / (1 + sp.exp(-z)),
-    "softplus": lambda z: sp.log(1 + sp.exp(z)),
+    "sigmoid": _sigmoid_def,
+    "σ": _sigmoid_def,
+    "logistic": _sigmoid_def,
+    "softplus": _softplus_def,
     "relu": _relu,
     "ReLU": _relu,
-    "ln": sp.log,
+    "ln": lambda z: sp.log(z, evaluate=False),
 }
 
 
 def expand_known_functions(expr: Any) -> Any:
     """Replace applied sigmoid/σ/softplus/relu/ln (ours or a learner's undefined
-    functions of those names) by their definitions; other trees are returned as is."""
-    if not isinstance(expr, sp.Basic):
+    functions of those names) by their definitions.
+
+    The tree is rebuilt without evaluation, so a hostile ``(2*σ(x))**(10**100)``
+    is never multiplied out; trees without such names are returned as they are.
+    """
+    if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
-    repl = {}
-    for f in expr.atoms(sp.Function):
-        name = type(f).__name__
-        if name in KNOWN_FUNCTIONS and len(f.args) == 1:
-            repl[f] = KNOWN_FUNCTIONS[name](expand_known_functions(f.args[0]))
-    return expr.xreplace(repl) if repl else expr
+    args = [expand_known_functions(a) for a in expr.args]
+    name = type(expr).__name__
+    if isinstance(expr, sp.Function) and name in KNOWN_FUNCTIONS and len(args) == 1:
+        return KNOWN_FUNCTIONS[name](args[0])
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    try:
+        return expr.func(*args, evaluate=False)
+    except TypeError:
+        return expr.func(*args)

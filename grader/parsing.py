@@ -451,6 +451,37 @@ class _ReadingPrinter(sp.printing.str.StrPrinter):  # type: ignore[name-defined]
             return f"√({self._print(base)})"
         return super()._print_Pow(expr, rational)
 
+    def _print_Mul(self, expr: Any) -> str:
+        # factors in the order given; only negative numeric powers go below a fraction bar,
+        # so e^(-x) stays e^(-x) instead of SymPy's 1/e^x
+        prec = sp.printing.precedence.PRECEDENCE["Mul"]
+        args = list(expr.args)
+        sign = ""
+        if args and isinstance(args[0], sp.Number) and args[0] < 0 and len(args) > 1:
+            sign = "-"
+            args[0] = -args[0]
+            if args[0] == 1:
+                args.pop(0)
+        num, den = [], []
+        for a in args:
+            if isinstance(a, sp.Pow) and isinstance(a.exp, sp.Number) and a.exp < 0:
+                den.append(a.base if a.exp == -1 else sp.Pow(a.base, -a.exp, evaluate=False))
+            elif isinstance(a, sp.Rational) and not isinstance(a, sp.Integer):
+                if a.p != 1:
+                    num.append(sp.Integer(a.p))
+                den.append(sp.Integer(a.q))
+            else:
+                num.append(a)
+        top = "*".join(self.parenthesize(a, prec) for a in num) or "1"
+        if len(num) > 1 and den:
+            top = f"({top})" if any(isinstance(a, sp.Add) for a in num) else top
+        if not den:
+            return sign + top
+        bottom = "*".join(self.parenthesize(a, prec) for a in den)
+        if len(den) > 1 or isinstance(den[0], sp.Mul):
+            bottom = f"({bottom})"
+        return f"{sign}{top}/{bottom}"
+
     def _exponent(self, ex: Any) -> str:
         text = self._print(ex)
         simple = isinstance(ex, (sp.Symbol, sp.Integer)) and not (isinstance(ex, sp.Integer) and ex < 0)
