@@ -77,19 +77,16 @@ _STATE: _Worker | None = None
 
 
 def _make_runner(limits: Limits) -> Runner | None:
-    """A pooled sandbox runner when the sandbox module offers one, else None (a fresh child per run)."""
-    from . import sandbox
-
-    pool_cls = getattr(sandbox, "SandboxPool", None)
-    if pool_cls is None:
-        return None
+    """This worker's fork-server sandbox (imports paid once), or None for a fresh sandboxed child per run."""
     try:
-        pool = pool_cls(limits)
+        from .forkserver import SandboxPool
+
+        pool = SandboxPool(limits)
         pool.__enter__()
-    except Exception:  # no pool on this machine: fall back to a fresh sandboxed child per submission
+    except Exception:  # no fork server on this machine: grading still works, one fresh child per submission
         return None
-    multiprocessing.util.Finalize(pool, pool.__exit__, args=(None, None, None), exitpriority=10)
-    return lambda path, calls, lim: pool.run(path, calls, lim)
+    multiprocessing.util.Finalize(pool, pool.close, exitpriority=10)
+    return pool.run
 
 
 def _watch_parent(parent: int) -> None:

@@ -1,0 +1,267 @@
+"""End to end: ``grader batch`` on real folders (small classes, a tiny catalogue, short timeouts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+GRADER = shutil.which("grader")
+
+SOLUTION = '''"""Tiny exercise for batch tests."""
+from sympy import exp
+from grader.spec import exercise, mistake, symbolic
+
+EXERCISE = exercise("Tiny", order=1)
+
+
+@symbolic(points=1, mistakes=[mistake(lambda x: -exp(x), "the derivative of e^x is e^x, no minus", tag="sign_error")])
+def d_exp(x):
+    """d/dx e^x"""
+    return exp(x)
+
+
+@symbolic(points=2)
+def d_square(x):
+    """d/dx x^2"""
+    return 2 * x
+'''
+TEMPLATE = "def d_exp(x):\n    raise NotImplementedError\n\n\ndef d_square(x):\n    raise NotImplementedError\n"
+GOOD = "from sympy import exp\n\n\ndef d_exp(x):\n    return exp(x)\n\n\ndef d_square(x):\n    return 2*x\n"
+SIGN = "from sympy import exp\n\n\ndef d_exp(x):\n    return -exp(x)\n\n\ndef d_square(x):\n    return x*2\n"
+BROKEN = "def d_exp(x)\n    return x\n"
+HOSTILE = '''import os, signal
+open("left_behind.txt", "w").write("x")
+print("spam " * 10000)
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+except Exception:
+    pass
+
+
+def d_exp(x):
+    while True:
+        pass
+
+
+def d_square(x):
+    return 2*x
+'''
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    cmd = [GRADER, *args] if GRADER else [sys.executable, "-m", "grader.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("catalog")
+    (root / "exercises").mkdir()
+    (root / "solutions").mkdir()
+    (root / "exercises" / "tiny.py").write_text(TEMPLATE)
+    (root / "solutions" / "tiny.py").write_text(SOLUTION)
+    return root
+
+
+def write_class(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def batch(catalog: Path, subs: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run("batch", str(subs), "--out", str(out), "--catalog", str(catalog), "--timeout", "1", *extra)
+
+
+def gradebook_rows(out: Path) -> tuple[list[tuple], list[tuple]]:
+    db = sqlite3.connect(out / "gradebook.sqlite")
+    subs = db.execute("SELECT learner, exercise, path, sha256, grader_version, score, max_score, status, problem "
+                      "FROM submissions ORDER BY learner").fetchall()
+    items = db.execute("SELECT * FROM items ORDER BY learner, exercise, position").fetchall()
+    db.close()
+    return subs, items
+
+
+def csv_rows(out: Path) -> dict[str, list[str]]:
+    rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    assert rows[0] == ["learner", "tiny.d_exp", "tiny.d_square", "tiny", "total", "max_total"]
+    return {r[0]: r[1:] for r in rows[1:]}
+
+
+def test_batch_grades_a_class_and_writes_every_output(catalog, tmp_path):
+    subs = write_class(tmp_path / "class", {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": BROKEN,
+                                            "notes.txt": "hello"})
+    out = tmp_path / "out"
+    res = batch(catalog, subs, out, "--jobs", "2")
+    assert res.returncode == 0, res.stderr
+    assert "not graded: notes.txt: the name matches no exercise" in res.stderr
+    assert "layout: folder per learner; 3 learners, 3 submissions" in res.stderr
+    assert "[3/3] graded" in res.stderr  # plain log lines when not on a terminal
+    assert "graded 3, already graded 0" in res.stdout
+    assert csv_rows(out) == {"alice": ["1", "2", "3", "3", "3"], "bob": ["0", "2", "2", "2", "3"],
+                             "carol": ["0", "0", "0", "0", "3"]}
+    doc = json.loads((out / "grades.json").read_text())
+    assert doc["learners"][1]["exercises"]["tiny"]["items"]["d_exp"]["diagnosis"] == "sign_error"
+    for learner in ("alice", "bob", "carol"):
+        assert "<html" in (out / "reports" / learner / "tiny.html").read_text()
+    page = (out / "summary.html").read_text()
+    assert "sign_error" in page and "carol" in page and "notes.txt" in page
+    subs_rows, _ = gradebook_rows(out)
+    assert [(r[0], r[7]) for r in subs_rows] == [("alice", "ok"), ("bob", "ok"), ("carol", "error")]
+
+
+def test_rerun_skips_unchanged_and_regrades_changed_files(catalog, tmp_path):
+    subs = write_class(tmp_path / "class", {"alice_tiny.py": GOOD, "bob_tiny.py": SIGN})
+    out = tmp_path / "out"
+    assert batch(catalog, subs, out).returncode == 0
+    again = batch(catalog, subs, out)
+    assert "graded 0, already graded 2" in again.stdout
+    (subs / "bob_tiny.py").write_text(GOOD)
+    third = batch(catalog, subs, out)
+    assert "graded 1, already graded 1" in third.stdout
+    assert csv_rows(out)["bob"] == ["1", "2", "3", "3", "3"]
+    forced = batch(catalog, subs, out, "--regrade")
+    assert "graded 2, already graded 0" in forced.stdout
+    assert len(gradebook_rows(out)[0]) == 2  # regrading replaces, never duplicates
+
+
+def _workers_of(out: Path) -> list[int]:
+    """Processes whose command line names ``out`` (the batch and its forked workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(out).encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _recorded(out: Path) -> int:
+    try:
+        db = sqlite3.connect(f"file:{out / 'gradebook.sqlite'}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT count(*) FROM submissions").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _start(catalog: Path, subs: Path, out: Path) -> subprocess.Popen[str]:
+    cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
+    return subprocess.Popen([*cmd, "batch", str(subs), "--out", str(out), "--catalog", str(catalog), "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+SLOW = "import time\ntime.sleep(0.2)\n"
+
+
+@pytest.fixture(scope="module")
+def slow_class(tmp_path_factory) -> Path:
+    files = {f"learner{i:02d}/tiny.py": SLOW + (GOOD if i % 3 else SIGN) for i in range(10)}
+    return write_class(tmp_path_factory.mktemp("slow") / "class", files)
+
+
+@pytest.fixture(scope="module")
+def reference_out(catalog, slow_class, tmp_path_factory) -> Path:
+    """The gradebook of an uninterrupted run over ``slow_class``."""
+    out = tmp_path_factory.mktemp("reference") / "out"
+    assert batch(catalog, slow_class, out).returncode == 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_interrupted_batch_resumes_to_the_same_gradebook(catalog, slow_class, reference_out, tmp_path, how):
+    out = tmp_path / "out"
+    proc = _start(catalog, slow_class, out)
+    deadline = time.monotonic() + 60
+    while _recorded(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(how)
+    stdout, _ = proc.communicate(timeout=30)
+    done_before = _recorded(out)
+    assert 3 <= done_before < 10, "the run was not interrupted part-way"
+    if how == signal.SIGINT:
+        assert proc.returncode == 130 and "run the same command to resume" in stdout
+    deadline = time.monotonic() + 10
+    while _workers_of(out) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _workers_of(out) == [], "workers outlived the batch"
+    resumed = batch(catalog, slow_class, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"graded {10 - done_before}, already graded {done_before}" in resumed.stdout
+    reference = reference_out
+    (got_subs, got_items), (want_subs, want_items) = gradebook_rows(out), gradebook_rows(reference)
+    assert got_subs == want_subs and len(got_subs) == 10  # no learner lost or counted twice
+    assert got_items == want_items
+    assert csv_rows(out) == csv_rows(reference)
+    runs = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT interrupted FROM runs ORDER BY id").fetchall()
+    assert runs == [(1,), (0,)]
+
+
+HOSTILE_NAMES = ["=1+1", "<b>bold</b>", "-rf", "x\ny", "ünï code", "a&b;c"]
+
+
+def test_hostile_names_stay_inside_the_output_folder_and_are_escaped(catalog, tmp_path):
+    files = {f"{name}/tiny.py": GOOD for name in HOSTILE_NAMES[1:]}
+    files["@cmd_tiny.py"] = SIGN
+    files[f"{HOSTILE_NAMES[0]}_tiny.py"] = GOOD
+    subs = write_class(tmp_path / "class", files)
+    out = tmp_path / "out"
+    before = {p for p in tmp_path.rglob("*") if out not in p.parents and p != out}
+    res = batch(catalog, subs, out)
+    assert res.returncode == 0, res.stderr
+    after = {p for p in tmp_path.rglob("*") if out not in p.parents and p != out}
+    assert after == before  # nothing written outside --out
+    reports = sorted((out / "reports").rglob("*.html"))
+    assert len(reports) == 7 and all(p.resolve().is_relative_to(out / "reports") for p in reports)
+    assert all(len(p.relative_to(out / "reports").parts) == 2 for p in reports)
+    rows = csv_rows(out)
+    assert "'=1+1" in rows and "'@cmd" in rows and "'-rf" in rows and "x\ny" in rows
+    page = (out / "summary.html").read_text()
+    assert "<b>bold</b>" not in page
+    assert "x?y" in res.stderr or "x\ny" not in res.stderr  # no raw control characters in log lines
+
+
+def test_a_hostile_submission_does_not_change_the_others(catalog, tmp_path):
+    good = {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": GOOD}
+    calm = write_class(tmp_path / "calm", good)
+    rough = write_class(tmp_path / "rough", {**good, "mallory/tiny.py": HOSTILE, "trent/tiny.py": BROKEN})
+    assert batch(catalog, calm, tmp_path / "calm_out", "--jobs", "2").returncode == 0
+    res = batch(catalog, rough, tmp_path / "rough_out", "--jobs", "2")
+    assert res.returncode == 0, res.stderr
+    calm_subs, calm_items = gradebook_rows(tmp_path / "calm_out")
+    rough_subs, rough_items = gradebook_rows(tmp_path / "rough_out")
+    assert [r for r in rough_subs if r[0] in ("alice", "bob", "carol")] == calm_subs
+    assert [r for r in rough_items if r[0] in ("alice", "bob", "carol")] == calm_items
+    mallory = next(r for r in rough_subs if r[0] == "mallory")
+    assert mallory[5] == 2 and mallory[7] == "timeout"  # d_exp looped; d_square still graded
+    assert not list(rough.rglob("left_behind.txt"))
+
+
+def test_output_inside_the_submissions_folder_is_refused(catalog, tmp_path):
+    subs = write_class(tmp_path / "class", {"alice/tiny.py": GOOD})
+    res = batch(catalog, subs, subs / "out")
+    assert res.returncode == 2 and "must not be inside the submissions folder" in res.stderr
+
+
+def test_a_folder_without_submissions_is_a_usage_error(catalog, tmp_path):
+    subs = write_class(tmp_path / "class", {"readme.md": "hi"})
+    res = batch(catalog, subs, tmp_path / "out")
+    assert res.returncode == 2 and "no submissions found" in res.stderr and "tiny.py" in res.stderr
