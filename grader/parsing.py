@@ -478,7 +478,7 @@ class _ReadingPrinter(sp.printing.str.StrPrinter):  # type: ignore[name-defined]
         if not den:
             return sign + top
         bottom = "*".join(self.parenthesize(a, prec) for a in den)
-        if len(den) > 1 or isinstance(den[0], sp.Mul):
+        if len(den) > 1:
             bottom = f"({bottom})"
         return f"{sign}{top}/{bottom}"
 
