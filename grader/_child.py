@@ -23,6 +23,7 @@ import importlib.abc
 import importlib.util
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -215,6 +216,18 @@ def main() -> None:
     serve(job, fd)
 
 
+def _cpu_budget_from_now(seconds: Any) -> None:
+    """Give the learner ``seconds`` of CPU time from here on (importing SymPy/NumPy is not theirs)."""
+    if not isinstance(seconds, int) or seconds <= 0:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = int(usage.ru_utime + usage.ru_stime) + 1 + seconds
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+    except (ValueError, OSError):
+        pass
+
+
 def serve(job: dict[str, Any], fd: int) -> None:
     """Run ``job`` writing events to ``fd``, then end the process (also used by the fork server)."""
     out = os.fdopen(fd, "w", encoding="utf-8")
@@ -223,11 +236,17 @@ def serve(job: dict[str, Any], fd: int) -> None:
     if root and root in sys.path:
         sys.path.remove(root)
     os.chdir(job.get("workdir", "."))
+    _cpu_budget_from_now(job.get("cpu_seconds"))
     try:
         run(job, out)
     finally:
         try:
             out.flush()
+            for stream in (sys.stdout, sys.stderr):  # what the learner printed (os._exit skips this)
+                try:
+                    stream.flush()
+                except BaseException:  # a learner-replaced stream: its output is its problem
+                    pass
         finally:
             os._exit(0)
 

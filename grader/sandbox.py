@@ -141,6 +141,8 @@ class Started(Protocol):
 #: ``starter(job, limits) -> Started``; ``job`` is the JSON job of ``grader._child``
 Starter = Callable[[dict[str, Any], Limits], Started]
 _BOOT = "import sys; sys.path.insert(0, {root!r}); from grader._child import main; main()"
+#: CPU seconds a fresh child may spend importing SymPy and NumPy before the learner's budget starts
+STARTUP_CPU_SECONDS = 30
 
 
 class _Fresh:
@@ -162,6 +164,7 @@ class _Fresh:
             job = dict(job, workdir=self.workdir)
             argv, cwd, env = inner, self.workdir, isolation.child_env(self.workdir)
         rl = limits_dict(limits)
+        rl["cpu_seconds"] += STARTUP_CPU_SECONDS  # the child tightens it once SymPy/NumPy are imported
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             pass_fds=(wfd,), cwd=cwd, env=env, start_new_session=True,
@@ -309,7 +312,7 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
     remaining = list(calls)
     import_error: ErrorInfo | None = None
     job = {"path": path, "module": Path(path).stem, "import_timeout": limits.import_seconds,
-           "drop_path": PACKAGE_ROOT}
+           "drop_path": PACKAGE_ROOT, "cpu_seconds": limits.cpu_seconds}
     while True:
         events, why, code = _run_once(job, remaining, limits, starter, stdout, stderr)
         imported, current = False, None
@@ -319,7 +322,7 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
                 imported = bool(ev.get("ok"))
                 if not imported:
                     import_error = _error_info(ev.get("error"))
-                    if import_error.type == "MemoryError":
+                    if import_error.type.endswith("MemoryError"):
                         import_error = ErrorInfo("MemoryError", _memory_message(limits) + " while importing the file",
                                                  import_error.frames)
             elif kind == "start":
@@ -339,7 +342,7 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
                     status: OutcomeStatus = ("missing" if ev.get("missing") else
                                              "timeout" if ev.get("timeout") else "error")
                     err = _error_info(ev.get("error"))
-                    if err.type == "MemoryError":
+                    if err.type.endswith("MemoryError"):
                         err = ErrorInfo("MemoryError", _memory_message(limits), err.frames)
                     outcomes[cid] = CallOutcome(cid, status, None, err, used, None, secs)
                 current = None
