@@ -308,6 +308,15 @@ def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, float], floats: boo
     return _differ(a3, b3, PRECISIONS[2], floats), a3, b3
 
 
+def _distinct(a: Any, b: Any) -> tuple[str, str]:
+    """Both values with just enough digits to tell them apart (6 to 20)."""
+    for digits in (6, 10, 15, 20):
+        sa, sb = (mpmath.nstr(v, digits, min_fixed=-4, max_fixed=digits + 1) for v in (a, b))
+        if sa != sb:
+            return sa, sb
+    return sa, sb
+
+
 def _fmt_point(point: Mapping[str, float]) -> str:
     return ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
 
@@ -348,9 +357,10 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         if _differ(a, b, PRECISIONS[0], floats):
             real, a2, b2 = _confirm(fa, fb, point, floats)
             if real:
+                shown_b, shown_a = _distinct(b2[0], a2[0])
                 return done("not_equivalent", "numeric",
-                            f"at {_fmt_point(point)} the answer is {format_number(b2[0])} "
-                            f"but the expected value is {format_number(a2[0])}",
+                            f"at {_fmt_point(point)} the answer is {shown_b} "
+                            f"but the expected value is {shown_a}",
                             counterexample=dict(point), answer_value=float(b2[0]),
                             reference_value=float(a2[0]), points_checked=agreed + 1)
         agreed += 1
