@@ -126,6 +126,8 @@ def gd_one_step():
           mistakes=[
               mistake("b", "the gradient points uphill, where J increases fastest; gradient descent "
                       "steps against it: θ ← θ - η∇J(θ)", tag="gradient_points_downhill"),
+              mistake("d", "the gradient does not aim at the minimum: it points where J grows fastest, and "
+                      "descent follows -∇J(θ) towards smaller J", tag="gradient_points_to_minimum"),
           ])
 def gradient_direction():
     return "a"

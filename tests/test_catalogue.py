@@ -97,3 +97,75 @@ def test_instructor_adds_an_exercise_without_code_changes(tmp_path, fast_limits)
     sub = tmp_path / "extra.py"
     sub.write_text("def d_cube(x):\n    return 3*x*x\n")
     assert grade_file(sub, ex, fast_limits).score == 3
+
+
+# -- the whole course, .toml exercises and numeric/quiz mistakes (issue 3) --------------------
+
+TOML_EXERCISES = [ex for ex in EXERCISES if ex.submission_suffix == ".toml"]
+
+
+def test_the_catalogue_holds_the_whole_course_in_order():
+    names = [e.name for e in EXERCISES]
+    assert {"derivatives", "gradients", "activations", "backprop", "quiz"} <= set(names)
+    assert names.index("derivatives") < names.index("gradients") < names.index("activations") \
+        < names.index("quiz")
+    assert TOML_EXERCISES, "the quiz is a .toml exercise"
+
+
+@pytest.mark.parametrize("ex", TOML_EXERCISES, ids=lambda e: e.name)
+def test_toml_reference_key_scores_full_marks_and_template_zero(ex, tmp_path):
+    from grader.checks.quiz import reference_sheet
+
+    key = tmp_path / f"key_{ex.name}.toml"
+    key.write_text(reference_sheet(ex.items), encoding="utf-8")
+    full = grade_file(key, ex)
+    assert [(i.item, i.feedback) for i in full.items if i.status != "passed"] == []
+    assert full.score == full.max_score
+    blank = grade_file(ex.template, ex)
+    assert blank.score == 0
+    assert all(i.feedback.startswith("not attempted yet") for i in blank.items)
+
+
+def _numeric_fake_run(item, answer) -> RunResult:
+    from grader.checks.numeric import item_cases
+    from grader.checks.numeric_review import _quietly
+
+    outcomes = {}
+    for i, case in enumerate(item_cases(item)):
+        cid = f"{item.name}#{i}"
+        outcomes[cid] = CallOutcome(cid, "ok", encode_value(_quietly(answer, case)),
+                                    args_after=tuple(encode_value(a) for a in case))
+    return RunResult(outcomes)
+
+
+NUMERIC_MISTAKES = [(ex, item, m) for ex in PY_EXERCISES for item in ex.items for m in item.mistakes
+                    if item.kind == "numeric" and callable(m.answer)]
+
+
+@pytest.mark.parametrize("ex,item,mistake", NUMERIC_MISTAKES,
+                         ids=[f"{e.name}.{i.name}.{m.tag}" for e, i, m in NUMERIC_MISTAKES])
+def test_authored_numeric_mistake_gets_its_authored_feedback(ex, item, mistake):
+    res = checker_for(item.kind).check(item, _numeric_fake_run(item, mistake.answer), ex.name)
+    assert (res.points, res.status) == (0, "failed")
+    assert (res.feedback, res.diagnosis) == (mistake.feedback, mistake.tag)
+
+
+QUIZ_MISTAKES = [(ex, item, m) for ex in TOML_EXERCISES for item in ex.items for m in item.mistakes]
+
+
+@pytest.mark.parametrize("ex,item,mistake", QUIZ_MISTAKES,
+                         ids=[f"{e.name}.{i.name}.{m.tag}" for e, i, m in QUIZ_MISTAKES])
+def test_authored_quiz_mistake_gets_its_authored_feedback(ex, item, mistake):
+    from grader.checks.quiz import Sheet, check
+
+    res = check(item, Sheet({item.name: {"answer": mistake.answer}}), ex.name)
+    assert (res.points, res.status) == (0, "failed")
+    assert (res.feedback, res.diagnosis) == (mistake.feedback, mistake.tag)
+
+
+@pytest.mark.parametrize("ex", [e for e in EXERCISES if e.name in ("gradients", "activations", "quiz")],
+                         ids=lambda e: e.name)
+def test_every_item_has_two_or_three_authored_mistakes(ex):
+    # grad_f returns a list, and the symbolic checker matches mistakes per component only
+    lacking = [i.name for i in ex.items if not 2 <= len(i.mistakes) <= 3 and i.name != "grad_f"]
+    assert lacking == []

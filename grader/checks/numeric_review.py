@@ -120,24 +120,20 @@ def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult
 
     cases = item_cases(item)
     outputs = learner_outputs(item, run, len(cases))
+    warned = tuple(warning_lines(item, run, len(cases))) if item.options.get("no_warnings") else ()
     if verdict.status == "failed" and outputs is not None:
         found = matching_mistake(item, cases, outputs)
         if found is not None:
             return dataclasses.replace(verdict, feedback=found.feedback, diagnosis=found.tag,
-                                       details=verdict.details + (verdict.feedback,))
+                                       details=verdict.details + (verdict.feedback,) + warned)
         note = convergence_note(item, cases, outputs)
         if note:
-            return dataclasses.replace(verdict, details=verdict.details + (note,),
+            return dataclasses.replace(verdict, details=verdict.details + (note,) + warned,
                                        evidence={**verdict.evidence, "converges": False})
-    if item.options.get("no_warnings"):
-        lines = warning_lines(item, run, len(cases))
-        if lines and verdict.status == "passed":
-            return dataclasses.replace(
-                verdict, status="failed", points=0.0, diagnosis="runtime_warning",
-                feedback=f"{item.name} gives the right values but NumPy warned while computing them "
-                         f"({lines[0].split(': ', 1)[1]}): make it work without warnings for large inputs",
-                details=tuple(lines))
-        if lines:
-            return dataclasses.replace(verdict, details=verdict.details + tuple(lines))
-    return verdict
-
+    if warned and verdict.status == "passed":
+        first = warned[0].split(": ", 1)[1]
+        return dataclasses.replace(
+            verdict, status="failed", points=0.0, diagnosis="runtime_warning", details=warned,
+            feedback=f"{item.name} gives the right values but NumPy warned while computing them ({first}): "
+                     f"e^t overflows a float for t > 709, so rewrite it to work without warnings for large inputs")
+    return dataclasses.replace(verdict, details=verdict.details + warned) if warned else verdict
