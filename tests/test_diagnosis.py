@@ -1,0 +1,130 @@
+"""Mistake diagnosis: each automatic diagnosis, authored mistakes first, and the wiring into symbolic items."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from grader.checks.symbolic import _compare_one, symbols_for
+from grader.diagnosis import diagnose, mistake_expression
+from grader.parsing import parse_expression
+from grader.spec import mistake, symbolic
+
+X = [sp.Symbol("x", real=True)]
+
+
+def P(text: str):
+    return parse_expression(text)
+
+
+def var(name: str = "x"):
+    from grader.spec import Variable
+    return Variable(name)
+
+
+def test_sign_error_names_the_chain_rule_when_the_item_has_an_inner_function():
+    d = diagnose(P("-exp(-x)"), P("exp(-x)"), [var()], antiderivative=P("exp(-x)"), inner=P("-x"))
+    assert d is not None and d.tag == "sign_error"
+    assert d.feedback == "your answer is −1 times the right answer: check the sign from the chain rule on e^(−x)"
+    plain = diagnose(P("1 - x"), P("x - 1"), [var()])
+    assert plain is not None and plain.tag == "sign_error" and plain.feedback.endswith("check the sign")
+
+
+@pytest.mark.parametrize("answer,factor,shown", [
+    ("4x cos(x^2)", "2", "2 times"),
+    ("x cos(x^2)", "1/2", "1/2 times"),
+    ("pi*2x cos(x^2)", "pi", "π times"),
+    ("-6x cos(x^2)", "-3", "−3 times"),
+])
+def test_constant_factor_says_the_factor(answer, factor, shown):
+    d = diagnose(P("2x cos(x^2)"), P(answer), [var()])
+    assert d is not None and d.tag == "constant_factor"
+    assert d.detail["factor"] == factor
+    assert d.feedback.startswith(f"your answer is {shown} the right answer")
+
+
+def test_additive_constant_says_the_constant():
+    d = diagnose(P("2x"), P("2x + 3/2"), [var()])
+    assert d is not None and d.tag == "additive_constant" and d.detail["constant"] == "3/2"
+    assert "by the constant 3/2" in d.feedback
+
+
+def test_function_instead_of_derivative():
+    d = diagnose(P("cos(x)"), P("sin(x)"), [var()], antiderivative=P("sin(x)"))
+    assert d is not None and d.tag == "function_not_derivative"
+    assert "sin(x) itself, not its derivative" in d.feedback
+    plus = diagnose(P("cos(x)"), P("sin(x) + 5"), [var()], antiderivative=P("sin(x)"))
+    assert plus is not None and plus.tag == "function_not_derivative" and plus.detail["constant"] == "5"
+    assert diagnose(P("cos(x)"), P("sin(x)"), [var()]) is None  # without the spec's antiderivative: no guess
+
+
+def test_derivative_with_respect_to_the_wrong_variable():
+    f = P("x^2 y + sin(y)")
+    d = diagnose(P("2x y"), P("x^2 + cos(y)"), [var("x"), var("y")], antiderivative=f)
+    assert d is not None and d.tag == "wrong_variable"
+    assert d.detail == {"variable": "y", "expected_variable": "x"}
+    assert "with respect to y" in d.feedback and "with respect to x" in d.feedback
+
+
+def test_missing_chain_rule_factor():
+    d = diagnose(P("3 cos(3x + 1)"), P("cos(3x + 1)"), [var()], antiderivative=P("sin(3x+1)"),
+                 inner=P("3x + 1"))
+    assert d is not None and d.tag == "missing_chain_factor" and d.detail["factor"] == "3"
+    assert "the inner function 3x + 1 has derivative 3" in d.feedback
+    # without the declared inner function the same answer is only "a factor 1/3"
+    plain = diagnose(P("3 cos(3x + 1)"), P("cos(3x + 1)"), [var()])
+    assert plain is not None and plain.tag == "constant_factor" and plain.detail["factor"] == "1/3"
+
+
+def test_zero_answer_and_unexplained_answers():
+    zero = diagnose(P("2x"), P("0"), [var()])
+    assert zero is not None and zero.tag == "zero"
+    assert diagnose(P("2x"), P("x^2 + sin(x)"), [var()]) is None
+
+
+def test_authored_mistakes_come_first_and_accept_strings():
+    authored = [(P("exp(-x)"), "the chain rule multiplies by -1", "authored_sign")]
+    d = diagnose(P("-exp(-x)"), P("exp(-x)"), [var()], mistakes=authored)
+    assert d is not None and d.tag == "authored_sign" and d.feedback == "the chain rule multiplies by -1"
+    sym = {"x": X[0]}
+    assert mistake_expression(mistake("e^(-x)", "text"), sym) == parse_expression("e^(-x)", X)
+    assert mistake_expression(mistake(lambda x: sp.exp(-x), "callable"), sym) == sp.exp(-X[0])
+    assert mistake_expression(mistake("e^(-", "broken"), sym) is None
+
+
+def test_diagnoses_are_cached():
+    from grader.equivalence import cache_info, clear_cache
+    clear_cache()
+    diagnose(P("2x"), P("4x"), [var()])
+    misses = cache_info().misses
+    diagnose(P("2x"), P("4x"), [var()])
+    assert cache_info().misses == misses and cache_info().hits >= 1
+
+
+# -- wired into symbolic items ------------------------------------------------------------------
+
+@symbolic(points=1, antiderivative=lambda x: sp.sin(x**2), inner=lambda x: x**2, mistakes=[
+    mistake("2x cos(2x)", "cos keeps its argument x²", tag="inner_inside"),
+])
+def d_sin_x2(x):
+    return 2 * x * sp.cos(x**2)
+
+
+ITEM = d_sin_x2.__grader_item__
+
+
+@pytest.mark.parametrize("answer,tag,fragment", [
+    ("2x cos(2x)", "inner_inside", "cos keeps its argument x²"),
+    ("cos(x^2)", "missing_chain_factor", "the inner function x^2 has derivative 2x"),
+    ("-2x cos(x^2)", "sign_error", "check the sign from the chain rule on sin(x^2)"),
+    ("sin(x^2)", "function_not_derivative", "sin(x^2) itself"),
+    ("6x cos(x^2)", "constant_factor", "3 times the right answer"),
+    ("x^3", "not_equivalent", "not equal to the expected expression: at x = 1"),
+])
+def test_symbolic_item_feedback_uses_the_diagnosis(answer, tag, fragment):
+    symbols = symbols_for(ITEM)
+    answer_expr = parse_expression(answer, list(symbols.values()))
+    status, feedback, diag, verdict = _compare_one(ITEM, ITEM.reference(*symbols.values()), answer_expr, symbols)
+    assert status == "failed" and diag == tag
+    assert fragment in feedback
+    assert verdict is not None and verdict.status == "not_equivalent"
