@@ -100,10 +100,15 @@ def test_cli_classroom_end_to_end(tmp_path):
     assert f"{score:g} / 15 points" in gh_sum.read_text()
 
 
-def test_cli_classroom_without_github_output_is_a_usage_error(tmp_path):
-    out = _run(["grade", str(SUBMISSIONS / "partly_wrong_derivatives.py"), "--classroom"], {}, tmp_path)
-    assert out.returncode == 2
-    assert "GITHUB_OUTPUT" in out.stderr and "Traceback" not in out.stderr
+def test_cli_classroom_without_github_output_is_a_usage_error():
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    out = CliRunner().invoke(main, ["grade", str(SUBMISSIONS / "partly_wrong_derivatives.py"), "--classroom"],
+                             env={"GITHUB_OUTPUT": None})
+    assert out.exit_code == 2
+    assert "GITHUB_OUTPUT" in out.output and "Traceback" not in out.output
 
 
 EXAMPLES = [ROOT / "examples" / "github-classroom" / ".github" / "workflows" / "classroom.yml",
