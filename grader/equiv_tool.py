@@ -100,10 +100,12 @@ def run_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield {"line": number, "verdict": "error", "error": f"line {number} is not JSON: {exc.msg}"}
+            yield {"line": number, "verdict": "error", "error": f"line {number} is not JSON: {exc.msg}",
+                   "seconds": round(time.perf_counter() - started, 6)}
             continue
         if not isinstance(obj, dict):
-            yield {"line": number, "verdict": "error", "error": f"line {number} is not a JSON object"}
+            yield {"line": number, "verdict": "error", "error": f"line {number} is not a JSON object",
+                   "seconds": round(time.perf_counter() - started, 6)}
             continue
         extra = {k: v for k, v in obj.items() if k not in ("a", "b", "vars")}
         head = {"id": obj["id"]} if "id" in obj else {"line": number}
