@@ -9,29 +9,26 @@ variable (others held fixed) samples of both curves as plain lists under
     {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
 
 where an entry is None where that side is undefined (or not real). Samples
-come from the equivalence engine's evaluator (grader/evaluate.py, mpmath): learner
-expressions are never turned into code (no ``lambdify``/``eval``).
+come from grader/plot_eval.py, a whitelisted tree walker over NumPy arrays:
+learner expressions are never turned into code (no ``lambdify``/``eval``).
 """
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import mpmath
+import numpy as np
 import sympy as sp
 
-from .evaluate import Compiled, TooLarge, compile_expr
+from .evaluate import TooLarge
 from .known_functions import expand_known_functions
+from .plot_eval import Unplottable, evaluate_many
 from .render.mathml import to_mathml
 from .spec import Variable
 
 #: samples per curve; enough for a smooth 640-pixel-wide plot
 SAMPLES = 161
-#: wall-clock seconds one item may spend on sampling before the plot is dropped
-BUDGET = 0.3
 #: a counterexample farther out than this does not stretch the plot's window
 MAX_REACH = 50.0
 
@@ -76,51 +73,37 @@ def _typical(var: Variable) -> float:
     return (var.lo or 0.0) + 1.5 if var.kind == "real" else (var.lo or 0.0) + 2.0
 
 
-def _curve(f: Compiled, points: Sequence[dict[str, Any]], started: float, budget: float) -> list[float | None] | None:
-    ys: list[float | None] = []
-    for point in points:
-        if time.perf_counter() - started > budget:
-            return None
-        try:
-            v = float(f(point)[0])
-        except Exception:  # undefined, complex or unevaluable here: a gap in the curve
-            ys.append(None)
-            continue
-        ys.append(float(f"{v:.7g}") if math.isfinite(v) else None)
-    return ys
+def _curve(expr: Any, values: Mapping[str, Any]) -> list[float | None]:
+    ys = evaluate_many(expr, values)
+    return [None if v != v else float(f"{v:.7g}") for v in ys.tolist()]
 
 
 def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
-                  counterexample: Mapping[str, float] | None = None, samples: int = SAMPLES,
-                  budget: float = BUDGET) -> dict[str, Any] | None:
+                  counterexample: Mapping[str, float] | None = None,
+                  samples: int = SAMPLES) -> dict[str, Any] | None:
     """Both functions sampled along the first variable, the others held at the counterexample
-    (or a typical value); None when nothing real can be drawn or the budget runs out."""
+    (or a typical value); None when nothing real can be drawn."""
     if not variables or not isinstance(answer, sp.Basic) or not isinstance(reference, sp.Basic):
         return None
     ref, ans = expand_known_functions(reference), expand_known_functions(answer)
     names = {v.name for v in variables}
     if any(s.name not in names for s in ref.free_symbols | ans.free_symbols):
         return None
-    try:
-        f_ref, f_ans = compile_expr(ref), compile_expr(ans)
-    except (TooLarge, ValueError, TypeError):  # too big, or a function the evaluator does not know
-        return None
     counterexample = counterexample or {}
     main, others = variables[0], variables[1:]
     fixed = {v.name: float(counterexample.get(v.name, _typical(v))) for v in others}
     lo, hi = _window(main, counterexample.get(main.name))
-    xs = [lo + (hi - lo) * i / (samples - 1) for i in range(samples)]
+    xs = np.linspace(lo, hi, samples)
     if main.kind == "integer":
-        xs = sorted({float(round(x)) for x in xs if lo <= round(x) <= hi})
-    started = time.perf_counter()
-    with mpmath.workdps(15):
-        base = {n: mpmath.mpf(v) for n, v in fixed.items()}
-        points = [{**base, main.name: mpmath.mpf(x)} for x in xs]
-        ys_ans = _curve(f_ans, points, started, budget)
-        ys_ref = _curve(f_ref, points, started, budget)
-    if ys_ans is None or ys_ref is None or all(v is None for v in (*ys_ans, *ys_ref)):
+        xs = np.unique(np.round(xs))
+    values = {**fixed, main.name: xs}
+    try:
+        ys_ans, ys_ref = _curve(ans, values), _curve(ref, values)
+    except (Unplottable, TooLarge, RecursionError):
         return None
-    return {"variable": main.name, "fixed": fixed, "x": [float(f"{x:.7g}") for x in xs],
+    if all(v is None for v in (*ys_ans, *ys_ref)):
+        return None
+    return {"variable": main.name, "fixed": fixed, "x": [float(f"{x:.7g}") for x in xs.tolist()],
             "answer": ys_ans, "reference": ys_ref}
 
 
