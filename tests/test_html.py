@@ -182,3 +182,19 @@ def test_cli_report_for_a_partly_wrong_submission(tmp_path):
     assert re.search(r"At x = [-\d.]+ your answer gives [-\d.]+; the correct value is [-\d.]+\.", page)
     assert "sympy.diff is not allowed" in page
     assert "<script" not in page
+
+
+def test_indented_detail_lines_stay_an_aligned_table():
+    details = ("dW1: 2 of 4 entries differ", "    index   obtained", "    (0, 0)  1.5", "your loss is right")
+    assert html.detail_blocks(details) == ((False, "dW1: 2 of 4 entries differ"),
+                                           (True, "index   obtained\n(0, 0)  1.5"), (False, "your loss is right"))
+    page = html.render(exercise(item("backward", "failed", 0, details=details)))
+    assert "<pre>index   obtained\n(0, 0)  1.5</pre>" in page
+
+
+def test_finite_difference_maps_get_their_own_group():
+    ev = {"error_maps": {"dW1": [[0.5, 0.0]]}, "fd_error_maps": {"dW1": [[0.5, 0.0]], "db1": [0.1]}}
+    page = html.render(exercise(ItemResult("backprop", "backward", "backprop", 4, 0, "failed", "wrong",
+                                           evidence=ev)))
+    assert page.count('<svg class="heatmap"') == 3
+    assert "against finite differences of your own loss" in page and page.count("Relative error colours") == 1

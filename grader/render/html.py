@@ -42,7 +42,9 @@ class ItemView:
     counterexamples: tuple[str, ...]
     plot: LinePlot | None
     heatmaps: tuple[Heatmap, ...]
+    fd_heatmaps: tuple[Heatmap, ...]
     error: ErrorInfo | None
+    details: tuple[tuple[bool, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,26 @@ def _counterexamples(ev: Mapping[str, Any]) -> tuple[str, ...]:
     return (text,) if text else ()
 
 
-def _heatmaps(ev: Mapping[str, Any]) -> tuple[Heatmap, ...]:
-    maps = ev.get("error_maps")
+def detail_blocks(lines: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
+    """Detail lines as (preformatted?, text) blocks: indented lines (aligned tables) are kept together."""
+    blocks: list[tuple[bool, str]] = []
+    for line in lines:
+        pre = line[:1].isspace()
+        if pre and blocks and blocks[-1][0]:
+            blocks[-1] = (True, blocks[-1][1] + "\n" + line)
+        else:
+            blocks.append((pre, line))
+    return tuple((pre, _dedent(text) if pre else text) for pre, text in blocks)
+
+
+def _dedent(text: str) -> str:
+    lines = text.split("\n")
+    cut = min(len(ln) - len(ln.lstrip()) for ln in lines)
+    return "\n".join(ln[cut:] for ln in lines)
+
+
+def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, ...]:
+    maps = ev.get(key)
     if not isinstance(maps, Mapping):
         return ()
     tol = ev.get("rtol", 1e-6)
@@ -128,7 +148,8 @@ def item_view(item: ItemResult) -> ItemView:
                          else None, a if isinstance(a, (int, float)) else None,
                          r if isinstance(r, (int, float)) else None)
     return ItemView(item, f"item-{item.item}", _math(item.answer_mathml), _math(item.expected_mathml),
-                    _counterexamples(ev), plot, _heatmaps(ev), item.error)
+                    _counterexamples(ev), plot, _heatmaps(ev), _heatmaps(ev, "fd_error_maps"), item.error,
+                    detail_blocks(tuple(item.details)))
 
 
 def context(result: ExerciseResult, show_solutions: bool = False) -> ReportContext:
