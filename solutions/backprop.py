@@ -68,6 +68,8 @@ BACKWARD_MISTAKES = [
     mistake(lambda X, Y, params, lam: _backward_with(X, Y, params, lam, lambda c: c["Z1"] * (1 - c["Z1"])),
             "σ' is written with the activations: σ'(Z1) = A1 (1 - A1), not Z1 (1 - Z1)",
             tag="sigmoid_prime_of_z"),
+    mistake(lambda X, Y, params, lam: _backward_with(X, Y, params, lam, lambda c: 1 - c["A1"] ** 2),
+            "1 - A1² is the derivative of tanh; for the sigmoid σ'(Z1) = A1 (1 - A1)", tag="tanh_prime"),
     mistake(lambda X, Y, params, lam: _backward_with(X, Y, params, lam, lambda c: c["A1"] * (1 - c["A1"]),
                                                      output_factor=lambda c: c["A2"] * (1 - c["A2"])),
             "with the logistic loss the output error is simply dZ2 = A2 - Y: the σ'(Z2) factor "

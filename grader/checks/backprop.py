@@ -17,9 +17,11 @@ Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
 ``diagnoses``        per key, a stable tag (``missing_sigmoid_prime``, ``transposed``...)
 ``factors``          per key, a fitted constant factor (5.0 for a missing 1/m with m = 5)
 ``error_maps``       per key, nested lists of per-entry relative errors against the
-                     reference on network ``map_case`` (None where not finite)
+                     reference on network ``map_case`` (None where not finite); an
+                     entry is wrong above ``rtol`` (float32 answers: the float32 rtol)
 ``fd_error_maps``    backward only: per key, relative errors of the learner's
-                     gradients against finite differences of their own loss (network 0)
+                     gradients against finite differences of their own loss (network 0),
+                     judged at ``fd_rtol`` plus the loss's rounding noise
 ``loss_consistent``  backward only: does backward match finite differences of the learner's loss
 ``modified``         names of arguments changed in place
 """
@@ -210,7 +212,7 @@ def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: lis
     earned = item.points * sum(1 for k in FORWARD_KEYS if status[k] != "wrong") / len(FORWARD_KEYS)
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases], "keys": status}
     if maps:
-        evidence.update(error_maps=maps, map_case=map_case)
+        evidence.update(error_maps=maps, map_case=map_case, rtol=item.rtol)
     if wrong:
         evidence["first_wrong"] = wrong[0]
         rest = f"; {', '.join(wrong[1:])} also wrong" if len(wrong) > 1 else ""
@@ -313,7 +315,8 @@ def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Ca
     case = cases[0]
     before = _reference_loss(item, case, dict(case.params))
     ok, stepped = decoded(run.outcomes.get(f"{item.name}#descent"))
-    if ok and isinstance(stepped, dict) and all(isinstance(stepped.get(k), np.ndarray) for k in PARAM_KEYS):
+    if ok and isinstance(stepped, dict) and all(isinstance(stepped.get(k), np.ndarray) and
+                                                stepped[k].shape == case.params[k].shape for k in PARAM_KEYS):
         after = _reference_loss(item, case, {k: stepped[k] for k in PARAM_KEYS})
         evidence["descent"] = {"before": before, "after": after}
         if not after < before:
@@ -322,17 +325,18 @@ def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Ca
                            [], evidence, "sgd_no_descent", modified)
     own_ok, own_grads = decoded(run.outcomes.get(f"{item.name}#own-grads"))
     mine_ok, mine = decoded(run.outcomes.get(f"{item.name}#own"))
-    if own_ok and mine_ok and isinstance(own_grads, dict) and isinstance(mine, dict):
-        try:
-            expected = {k: case.params[k] - SMALL_LR * np.asarray(own_grads["d" + k], dtype=np.float64)
-                        for k in PARAM_KEYS}
-        except (KeyError, TypeError, ValueError):
-            expected = None
-        if expected is not None and compare_values(expected, mine, "result", item.rtol, item.atol) is None:
+    usable = own_ok and mine_ok and isinstance(own_grads, dict) and isinstance(mine, dict) and all(
+        isinstance(own_grads.get("d" + k), np.ndarray) and own_grads["d" + k].shape == case.params[k].shape
+        for k in PARAM_KEYS)
+    if usable:
+        expected = {k: case.params[k] - SMALL_LR * np.asarray(own_grads["d" + k], dtype=np.float64) for k in PARAM_KEYS}
+        if compare_values(expected, mine, "result", item.rtol, item.atol) is None:
             after = _reference_loss(item, case, {k: np.asarray(mine[k], dtype=np.float64) for k in PARAM_KEYS})
             evidence["own_gradients"] = {"before": before, "after": after}
             trend = "decreases" if after < before else "does NOT decrease (see backward)"
             details.append(f"applied to your own backward's gradients, a small step {trend} the loss "
                            f"({before:.6g} → {after:.6g})")
+        else:
+            details.append("applied to your own backward's gradients, sgd_step does not give θ - lr·(your gradients)")
     return _finish(item, exercise, item.points, f"right on all {len(cases)} networks; a small step decreases "
                                                 f"the loss", details, evidence, None, modified)

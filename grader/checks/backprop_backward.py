@@ -104,8 +104,9 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
             value = g[key]
             if isinstance(value, np.ndarray) and value.ndim == 2 and value.T.shape == r[key].shape and \
                     compare_arrays(r[key], value.T, key, item.rtol, item.atol, SCALE_FLOOR) is None:
-                return Diagnosis("transposed", f"{first.message}: it is the transpose of the right gradient "
-                                               f"({key} has the shape of {key[1:]})")
+                return Diagnosis("transposed", f"{key} has shape {value.shape}, expected {r[key].shape}: it is the "
+                                               f"transpose of the right gradient ({key} has the shape of {key[1:]}; "
+                                               f"check the order of the factors in the product)")
         return None
     for m, outputs in zip(item.mistakes, mistake_outputs):
         if outputs is None:
@@ -204,6 +205,7 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
             else:
                 consistent[k] = False
         evidence["fd_error_maps"] = fd_maps
+        evidence["fd_rtol"] = FD_RTOL
         evidence["loss_consistent"] = all(consistent.values())
     ref_loss = float(item.related["loss"](cases[0].X, cases[0].Y, cases[0].params, cases[0].lam)) \
         if "loss" in item.related else None
@@ -281,7 +283,9 @@ def _add_maps(item: BackpropItem, evidence: dict[str, Any], cases: list[Case], g
         g = got[i][k]
         if isinstance(g, np.ndarray) and g.shape == refs[i][k].shape:
             maps[k] = error_map(refs[i][k], g, item.rtol, item.atol, SCALE_FLOOR)
-    evidence.update(error_maps=maps, map_case=i)
+    f32 = any(_is_f32(got[i][k]) for k in GRAD_KEYS)
+    evidence.update(error_maps=maps, map_case=i, rtol=tolerance_for(
+        np.zeros(1, np.float32 if f32 else np.float64), np.zeros(1), item.rtol, item.atol).rtol)
 
 
 def _details(item: BackpropItem, wrong: list[str], first: dict[str, tuple[int, Mismatch]],

@@ -8,7 +8,7 @@ Convention (the course's): ``X`` (n_in, m) one column per example, ``Y``
 
 Cases are generated from the item's ``seed`` (deterministic) for each shape
 in its ``shapes``; with ``large_case`` one more network has inputs big enough
-that |Z1| passes 750, where ``np.exp(z) / (1 + np.exp(z))`` overflows to NaN.
+that Z1 passes 750 and -750, where ``np.exp(z) / (1 + np.exp(z))`` overflows to NaN.
 The arithmetic here is used to judge a stage on the learner's own earlier
 values (σ of *their* Z1, the loss of *their* A2), never to replace references.
 """
@@ -123,8 +123,9 @@ def cached_cases(seed: str, shapes: tuple[tuple[int, int, int, int], ...], large
     cases = [_network(rng, *shape, lam=LAMBDAS[i % len(LAMBDAS)]) for i, shape in enumerate(shapes)]
     if large:
         base = _network(rng, *LARGE_SHAPE, lam=LAMBDAS[len(cases) % len(LAMBDAS)])
-        z1 = base.params["W1"] @ base.X
-        X = base.X * (800.0 / float(np.abs(z1).max()))
+        half = base.X[:, : base.m // 2]
+        X = np.concatenate([half, -half], axis=1)  # so Z1 passes ±750 on both sides
+        X = X * (800.0 / float(np.abs(base.params["W1"] @ X).max()))
         cases.append(Case(X, base.Y, base.params, base.lam, base.lr, large=True))
     for case in cases:  # shared between calls: make accidental mutation an error
         for arr in (case.X, case.Y, *case.params.values()):
