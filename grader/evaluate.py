@@ -15,6 +15,7 @@ division by zero, a complex result, overflow beyond ~2^(10^6)) raises
 from __future__ import annotations
 
 import hashlib
+import threading
 from typing import Any, Callable, Mapping
 
 import mpmath
@@ -61,8 +62,23 @@ def tree_size(expr: Any) -> tuple[int, int]:
     return nodes, depth
 
 
+#: per-thread evaluation mode: complex intermediates are allowed only in trees that contain I
+_MODE = threading.local()
+
+
+def _complex_ok() -> bool:
+    return getattr(_MODE, "complex", False)
+
+
 def _real(v: Any) -> Any:
+    """Check an intermediate value: finite, not overflowing, and real (unless in complex mode)."""
     if isinstance(v, mpmath.mpc):
+        if _complex_ok():
+            if not mpmath.isfinite(v):
+                raise Undefined("not finite")
+            if v != 0 and abs(mpmath.mag(abs(v))) > MAX_BITS:
+                raise Overflow("overflow")
+            return v
         if v.imag != 0:
             raise Undefined("not real")
         v = v.real
@@ -70,6 +86,14 @@ def _real(v: Any) -> Any:
         raise Undefined("not finite")
     if v != 0 and abs(mpmath.mag(v)) > MAX_BITS:
         raise Overflow("overflow")
+    return v
+
+
+def _strict_real(v: Any) -> Any:
+    if isinstance(v, mpmath.mpc):
+        if v.imag != 0:
+            raise Undefined("not real")
+        return v.real
     return v
 
 
@@ -190,7 +214,26 @@ def compile_expr(expr: Any) -> Compiled:
     trees before anything else is done with them.
     """
     tree_size(expr)
-    return _compile(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+    expr = sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr
+    inner = _compile(expr)
+    if not expr.has(sp.I):
+        return inner
+
+    def complex_root(p: Mapping[str, Any]) -> Value:
+        # a tree with I (such as -I(e^(ix) - e^(-ix))/2) may pass through complex values;
+        # only its final value must be real
+        _MODE.complex = True
+        try:
+            v, m = inner(p)
+        finally:
+            _MODE.complex = False
+        if isinstance(v, mpmath.mpc):
+            if abs(v.imag) > mpmath.mpf(10) ** (8 - mpmath.mp.dps) * max(m, 1):
+                raise Undefined("not real")
+            v = v.real
+        return v, m
+
+    return complex_root
 
 
 def _compile(expr: Any) -> Compiled:
@@ -198,7 +241,13 @@ def _compile(expr: Any) -> Compiled:
         name = expr.name
         return lambda p: (p[name], abs(p[name]))
     if expr.is_Number or isinstance(expr, sp.NumberSymbol) or expr is sp.I or expr in (sp.zoo, sp.nan):
-        if expr is sp.I or expr in (sp.zoo, sp.nan, sp.oo, -sp.oo):
+        if expr is sp.I:
+            def imaginary(p: Mapping[str, Any]) -> Value:
+                if not _complex_ok():
+                    raise Undefined("not a real number")
+                return mpmath.mpc(0, 1), mpmath.mpf(1)
+            return imaginary
+        if expr in (sp.zoo, sp.nan, sp.oo, -sp.oo):
             def bad(p: Mapping[str, Any]) -> Value:
                 raise Undefined("not a real number")
             return bad
@@ -229,7 +278,7 @@ def _compile(expr: Any) -> Compiled:
 
         def extreme(p: Mapping[str, Any]) -> Value:
             vals = [k(p) for k in kids]
-            return pick(v for v, _ in vals), max(m for _, m in vals)
+            return pick(_strict_real(v) for v, _ in vals), max(m for _, m in vals)
         return extreme
     name = type(expr).__name__
     if name in UNARY and len(kids) == 1:
@@ -264,9 +313,9 @@ def _power(base: Value, ex: Value) -> Value:
         if e > 0:
             return mpmath.mpf(0), mb
         raise Undefined("zero to a non-positive power")
-    if b < 0 and e != mpmath.floor(e):
+    if not _complex_ok() and b < 0 and e != mpmath.floor(e):
         raise Undefined("negative base, fractional exponent")
-    if abs(e * mpmath.log(abs(b), 2)) > MAX_BITS:
+    if abs(e) * abs(mpmath.log(abs(b), 2)) > MAX_BITS:
         raise Overflow("overflow")
     try:
         v = _real(mpmath.power(b, e))
