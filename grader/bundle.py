@@ -150,8 +150,10 @@ def find_submission(folder: Path, exercise: Exercise) -> Path | str:
     wanted = f"{exercise.name}{suffix}"
     if not folder.is_dir():
         return f"No submission folder was found; upload {wanted}."
+    inside = folder.resolve()
     files = sorted((p for p in folder.rglob(f"*{suffix}")
-                    if p.is_file() and not IGNORED_UPLOADS & set(p.relative_to(folder).parts)),
+                    if p.is_file() and not IGNORED_UPLOADS & set(p.relative_to(folder).parts)
+                    and p.resolve().is_relative_to(inside)),  # a symlink out of the upload is not the learner's
                    key=lambda p: (len(p.relative_to(folder).parts), str(p)))
     exact = [p for p in files if p.name == wanted]
     if exact:

@@ -217,3 +217,14 @@ def test_scripts_are_executable_when_extracted_by_unzip(built, tmp_path):
         pytest.skip("unzip is not installed")
     subprocess.run(["unzip", "-q", str(built), "-d", str(tmp_path)], check=True)
     assert os.stat(tmp_path / "run_autograder").st_mode & stat.S_IXUSR
+
+
+def test_symlink_out_of_the_upload_is_ignored(tmp_path, tiny):
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    secret = tmp_path / "source" / "catalog" / "solutions" / "tiny.py"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("reference")
+    (upload / "tiny.py").symlink_to(secret)
+    (upload / "mine.py").write_text(GOOD)
+    assert bundle.find_submission(upload, tiny) == upload / "mine.py"
