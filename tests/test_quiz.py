@@ -168,3 +168,29 @@ def test_grader_grade_works_on_a_quiz_file_end_to_end(tmp_path):
     names = [t["name"] for t in doc["tests"]]
     assert any("d_exp_neg" in n for n in names) and len(doc["tests"]) >= 12
     assert 0 < doc["score"] < sum(t["max_score"] for t in doc["tests"])
+
+
+def test_a_hostile_deeply_nested_file_is_refused_not_crashed(quiz, tmp_path):
+    sub = tmp_path / "quiz.toml"
+    sub.write_text("[d_exp_neg]\nanswer = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    result = grade_file(sub, quiz)
+    assert result.score == 0
+    assert {i.feedback for i in result.items} == {"your quiz file is nested too deeply to read"}
+
+
+@pytest.mark.parametrize("name,answer,fragment", [
+    ("gradient_direction", [1, 2], "with the letter of your choice (a, b, c, d)"),
+    ("d_exp_neg", ["-e^(-x)"], "wants one answer, not a list"),
+    ("gd_one_step", 0.6, "correct"),
+], ids=["numbers-as-choices", "list-for-expression", "toml-float"])
+def test_toml_value_types_are_handled(quiz, name, answer, fragment):
+    assert fragment in _grade_one(quiz, name, answer).feedback
+
+
+def test_the_html_report_of_a_quiz_shows_the_typed_answers(tmp_path):
+    from .test_cli import run
+
+    out = run("grade", str(SUBMISSIONS / "partly_right_quiz.toml"), "--html", str(tmp_path / "r.html"))
+    assert out.returncode == 0, out.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "we read your answer as" in page and "σ(x)(1-σ(x))" in page

@@ -17,11 +17,15 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import sympy as sp
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from .. import equivalence
 from ..parsing import ParseError, describe_reading, parse_expression
