@@ -66,13 +66,14 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def _requirements() -> list[str]:
-    """The runtime requirements of the installed grader distribution (extras left out)."""
+def _requirements() -> tuple[str, list[str]]:
+    """Requires-Python and the runtime requirements of the installed grader (extras left out)."""
     try:
+        python = metadata.metadata("grader")["Requires-Python"] or ">=3.10"
         reqs = metadata.requires("grader") or []
     except metadata.PackageNotFoundError:
         raise GraderError("the grader is not installed as a distribution; run `pip install .` first") from None
-    return [r for r in reqs if "extra ==" not in r.replace("extra==", "extra ==")]
+    return python, [r for r in reqs if "extra" not in r.partition(";")[2]]
 
 
 def wheel_bytes() -> tuple[str, bytes]:
@@ -83,8 +84,9 @@ def wheel_bytes() -> tuple[str, bytes]:
         rel = path.relative_to(PACKAGE)
         if path.is_file() and not SKIP_PARTS & set(rel.parts) and path.suffix not in (".pyc", ".pyo"):
             files[f"grader/{rel.as_posix()}"] = path.read_bytes()
-    meta = [f"Metadata-Version: 2.1", f"Name: grader", f"Version: {__version__}", "Requires-Python: >=3.10",
-            *(f"Requires-Dist: {r}" for r in _requirements())]
+    python, requirements = _requirements()
+    meta = ["Metadata-Version: 2.1", "Name: grader", f"Version: {__version__}", f"Requires-Python: {python}",
+            *(f"Requires-Dist: {r}" for r in requirements)]
     files[f"{dist_info}/METADATA"] = ("\n".join(meta) + "\n").encode()
     files[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: grader gradescope-bundle\n"
                                    b"Root-Is-Purelib: true\nTag: py3-none-any\n")

@@ -115,6 +115,7 @@ def test_wheel_is_well_formed_and_carries_no_catalogue(built):
     assert not [n for n in names if "__pycache__" in n or "_catalog" in n or n.endswith(".pyc")]
     meta = wheel.read(f"{info}/METADATA").decode()
     assert f"Version: {__version__}" in meta and "Requires-Dist: sympy" in meta and "pytest" not in meta
+    assert "Requires-Python: >=3.10" in meta
     rows = list(csv.reader(io.StringIO(wheel.read(f"{info}/RECORD").decode())))
     assert {r[0] for r in rows} == set(names)
     for name, digest, size in rows:
