@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
         print(f"corpus not found at {path}: nothing to measure (pass a JSONL file of a/b/vars/expected)")
         return 0
     cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # one throw-away comparison first: SymPy imports some modules lazily on first use (~0.1 s)
+    equivalence.compare(parse_expression("(x+1)/x"), parse_expression("1 + 1/x"), [Variable("x")])
     equivalence.clear_cache()
     rows, times, warm = [], [], []
     for case in cases:

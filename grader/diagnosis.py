@@ -15,6 +15,8 @@ a full ``equivalence.compare`` so a diagnosis is never a guess:
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Sequence
@@ -48,8 +50,20 @@ def mistake_expression(m: Mistake, symbols: Mapping[str, sp.Symbol]) -> Any:
         return None
 
 
+#: total seconds one diagnosis may spend; each confirming comparison gets what is left
+BUDGET = 1.0
+_CLOCK = threading.local()
+
+
 def _same(a: Any, b: Any, variables: Sequence[Variable]) -> bool:
-    return equivalence.compare(a, b, variables, points=12).status == "equivalent"
+    left = getattr(_CLOCK, "deadline", time.perf_counter() + BUDGET) - time.perf_counter()
+    if left <= 0:
+        raise _OutOfTime
+    return equivalence.compare(a, b, variables, points=12, budget=min(left, 0.5)).status == "equivalent"
+
+
+class _OutOfTime(Exception):
+    pass
 
 
 def _nice(value: Any) -> Any:
@@ -101,7 +115,13 @@ def diagnose(
     hit = equivalence._CACHE.get(key)
     if hit is not None:
         return hit[0]
-    found = _diagnose(reference, answer, variables, antiderivative, inner, mistakes)
+    _CLOCK.deadline = time.perf_counter() + BUDGET
+    try:
+        found = _diagnose(reference, answer, variables, antiderivative, inner, mistakes)
+    except _OutOfTime:
+        return None  # no diagnosis rather than a late one; not cached, a quieter run may find it
+    finally:
+        del _CLOCK.deadline
     equivalence._CACHE.put(key, (found,))
     return found
 

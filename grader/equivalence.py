@@ -172,7 +172,7 @@ def compare(
     answer: Any,
     variables: Sequence[Variable],
     *,
-    points: int = 24,
+    points: int = 16,
     budget: float = 1.0,
     seed: int = 0,
 ) -> Verdict:
@@ -291,9 +291,13 @@ def _ok(v: Any) -> bool:
     return isinstance(v, tuple)
 
 
+#: relative tolerance for exact expressions at each precision: 8 digits of headroom for rounding
+_EXACT_RTOL = {dps: mpmath.mpf(10) ** (8 - dps) for dps in PRECISIONS}
+
+
 def _differ(a: Any, b: Any, dps: int, floats: bool) -> bool:
     (va, ma), (vb, mb) = a, b
-    rtol = max(FLOAT_RTOL if floats else mpmath.mpf(0), mpmath.mpf(10) ** (8 - dps))
+    rtol = max(FLOAT_RTOL, _EXACT_RTOL[dps]) if floats else _EXACT_RTOL[dps]
     return bool(abs(va - vb) > rtol * max(ma, mb))
 
 

@@ -128,3 +128,12 @@ def test_symbolic_item_feedback_uses_the_diagnosis(answer, tag, fragment):
     assert status == "failed" and diag == tag
     assert fragment in feedback
     assert verdict is not None and verdict.status == "not_equivalent"
+
+
+def test_diagnosis_of_a_hostile_answer_is_bounded_in_time():
+    import time
+    x = sp.Symbol("x", real=True)
+    big = sp.Add(*[sp.sin(k * x)**2 for k in range(1, 300)])
+    started = time.perf_counter()
+    diagnose(P("2x"), big, [var()], antiderivative=P("x^2"), inner=P("x"))
+    assert time.perf_counter() - started < 3.0
