@@ -27,6 +27,8 @@ from .spec import AUTOGRAD_MODULES, ItemSpec
 #: names that reach each forbidden helper (``Integral`` is what ``integrate`` builds)
 HELPER_NAMES = {"diff": "diff", "Derivative": "Derivative", "integrate": "integrate",
                 "Integral": "integrate", "Subs": "Subs"}
+#: ways to hide NumPy warnings; flagged for the instructor in items that must run without warnings
+SILENCERS = {"errstate", "seterr", "filterwarnings", "simplefilter", "catch_warnings", "resetwarnings"}
 #: calls and names that defeat a static reading; flagged, never penalised
 DYNAMIC = {"eval", "exec", "compile", "__import__", "getattr", "globals", "vars", "importlib",
            "__builtins__", "__dict__", "setattr", "builtins"}
@@ -56,6 +58,11 @@ class Scan:
     module_findings: tuple[Finding, ...] = ()
     module_suspicious: tuple[str, ...] = ()
     readable: bool = True
+    silencing: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def reached(self, item: str, table: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        """The distinct entries of ``table`` for ``item`` and every name it reaches."""
+        return tuple(dict.fromkeys(s for name in self.reachable(item) for s in table.get(name, ())))
 
     def reachable(self, name: str) -> list[str]:
         """``name`` and every top-level name its definition reaches, breadth first."""
@@ -76,9 +83,15 @@ class _Visitor(ast.NodeVisitor):
         self.findings: list[Finding] = []
         self.names: set[str] = set()
         self.suspicious: list[str] = []
+        self.silencing: list[str] = []
+
+    def _silencer(self, name: str, line: int) -> None:
+        if name in SILENCERS:
+            self.silencing.append(f"line {line} uses {name}, which can hide the warnings this item checks for")
 
     def visit_Name(self, node: ast.Name) -> None:
         self.names.add(node.id)
+        self._silencer(node.id, node.lineno)
         if node.id in self.aliases:
             self.findings.append(Finding(self.aliases[node.id], node.lineno, node.id))
         elif node.id in self.modules:
@@ -87,6 +100,7 @@ class _Visitor(ast.NodeVisitor):
             self.suspicious.append(f"line {node.lineno} uses {node.id}, which the grader cannot follow statically")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._silencer(node.attr, node.lineno)
         if node.attr in HELPER_NAMES:
             self.findings.append(Finding(HELPER_NAMES[node.attr], node.lineno, _dotted(node)))
         if node.attr in ("__dict__", "__builtins__", "__globals__"):
@@ -182,6 +196,7 @@ def scan_source(source: str) -> Scan:
     findings: dict[str, list[Finding]] = {}
     references: dict[str, set[str]] = {}
     suspicious: dict[str, list[str]] = {}
+    silencing: dict[str, list[str]] = {}
     module_findings: list[Finding] = []
     module_suspicious: list[str] = []
     for stmt in tree.body:
@@ -200,10 +215,12 @@ def scan_source(source: str) -> Scan:
             findings.setdefault(name, []).extend(visitor.findings)
             references.setdefault(name, set()).update(visitor.names - {name})
             suspicious.setdefault(name, []).extend(visitor.suspicious)
+            silencing.setdefault(name, []).extend(visitor.silencing)
     return Scan({k: tuple(v) for k, v in findings.items()},
                 {k: frozenset(v) for k, v in references.items()},
                 {k: tuple(v) for k, v in suspicious.items()},
-                tuple(module_findings), tuple(module_suspicious))
+                tuple(module_findings), tuple(module_suspicious),
+                silencing={k: tuple(v) for k, v in silencing.items()})
 
 
 def forbidden_for(item: ItemSpec) -> frozenset[str]:
@@ -236,8 +253,10 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
     out = []
     for item, res in zip(items, results):
         hits = item_findings(scan, item) if item.forbid else []
-        flags = tuple(dict.fromkeys(s for name in scan.reachable(item.name) for s in scan.suspicious.get(name, ())))
-        flagged = tuple(f"flagged for your instructor: {s}" for s in flags) if item.forbid else ()
+        flags = scan.reached(item.name, scan.suspicious) if item.forbid else ()
+        if item.options.get("no_warnings"):
+            flags += scan.reached(item.name, scan.silencing)
+        flagged = tuple(f"flagged for your instructor: {s}" for s in flags)
         if hits:
             where, first = hits[0]
             before = ("the runtime guard caught it too" if res.diagnosis == "forbidden_helper"

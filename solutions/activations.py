@@ -19,6 +19,11 @@ def _sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+#: what a learner whose formula overflows is told
+NO_OVERFLOW = ("e^t overflows a float for t > 709, and np.where evaluates both of its branches: build it "
+               "from e^(-|z|), which never overflows")
+
+
 def _cases(rng):
     return [
         (rng.normal(0, 3, (7,)),),
@@ -29,7 +34,7 @@ def _cases(rng):
     ]
 
 
-@numeric(points=2, cases=_cases, no_warnings=True, mistakes=[
+@numeric(points=2, cases=_cases, no_warnings=NO_OVERFLOW, mistakes=[
     mistake(lambda z: _sigmoid(-z), "that is σ(-z): the sigmoid is 1/(1 + e^(-z)), with a minus sign "
             "in the exponent", tag="sign_error"),
     mistake(lambda z: np.tanh(z), "tanh is not the sigmoid: σ(z) = 1/(1 + e^(-z)) lies between 0 and 1 "
@@ -40,7 +45,7 @@ def sigmoid(z):
     return _sigmoid(z)
 
 
-@numeric(points=2, cases=_cases, no_warnings=True, mistakes=[
+@numeric(points=2, cases=_cases, no_warnings=NO_OVERFLOW, mistakes=[
     mistake(lambda z: _sigmoid(z) * (1 + _sigmoid(z)), "σ'(z) = σ(z)(1 - σ(z)), with a minus", 
             tag="sigma_one_plus_sigma"),
     mistake(lambda z: _sigmoid(z) ** 2, "σ(z)² is only part of it: σ'(z) = σ(z)(1 - σ(z))",
@@ -54,7 +59,8 @@ def sigmoid_grad(z):
     return s * (1 - s)
 
 
-@numeric(points=2, cases=_cases, no_warnings=True, mistakes=[
+@numeric(points=2, cases=_cases, no_warnings="np.tanh never overflows, but (e^z - e^(-z))/(e^z + e^(-z)) does "
+                                             "for |z| > 709: use np.tanh", mistakes=[
     mistake(lambda z: 1 + np.tanh(z) ** 2, "tanh' = 1 - tanh², with a minus (it is sech², at most 1)",
             tag="one_plus_tanh_squared"),
     mistake(lambda z: 1 - np.tanh(z), "square the tanh: tanh'(z) = 1 - tanh²(z)", tag="tanh_not_squared"),

@@ -91,3 +91,15 @@ def test_readme_lists_every_exercise_and_item_of_the_course(catalogue):
         assert f"`{ex.name}`" in section, ex.name
         for item in ex.items:
             assert f"`{item.name}`" in section, f"{ex.name}.{item.name}"
+
+
+def test_np_where_still_overflows_and_the_hint_says_why_and_silencing_is_flagged(catalogue, fast_limits):
+    result = grade_file(SUBMISSIONS / "where_activations.py", catalogue["activations"], fast_limits)
+    by = {i.item: i for i in result.items}
+    assert by["sigmoid"].diagnosis == "runtime_warning"
+    assert "overflow encountered in exp (line 7)" in by["sigmoid"].feedback
+    assert "np.where evaluates both of its branches" in by["sigmoid"].feedback
+    tanh = by["tanh_grad"]
+    assert tanh.status == "passed"
+    assert tanh.details == ("flagged for your instructor: line 16 uses errstate, which can hide the warnings "
+                            "this item checks for",)
