@@ -102,6 +102,7 @@ def test_report_loads_offline_and_cleanly(browser, report, tmp_path, dark):
     page = browser.open(report.as_uri(), dark=dark)
     try:
         _assert_clean(page)
+        assert not page.evaluate("document.querySelector('details.astext code').checkVisibility()")
         assert page.evaluate("document.title").startswith("Derivatives by hand: 7 / 15")
         bg = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
         assert bg == ("rgb(22, 24, 28)" if dark else "rgb(255, 255, 255)")
@@ -160,6 +161,9 @@ def test_print_layout(browser, report, tmp_path):
         # print uses the light palette even when the screen is dark, and the full width
         assert page.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(255, 255, 255)"
         assert page.evaluate("getComputedStyle(document.body).maxWidth") == "none"
+        # folded "as text" forms are printed open
+        assert page.evaluate("Array.from(document.querySelectorAll('details.astext code'))"
+                             ".every(e => e.checkVisibility())")
         pdf = page.call("Page.printToPDF", printBackground=True)["data"]
         assert pdf.startswith("JVBERi0")  # base64 of "%PDF-"
     finally:
