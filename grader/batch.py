@@ -96,6 +96,20 @@ class _Scheduler:
         self.versions = {name: exercise_version(ex) for name, ex in exercises.items()}
         self.total, self.progress = total, progress
         self.graded, self.problems = 0, []  # type: int, list[str]
+        self.twins: dict[tuple[str, str], list[Submission]] = {}
+
+    def leaders(self, todo: Sequence[Submission]) -> list[Submission]:
+        """One submission per distinct file content and exercise; the others wait to share its result."""
+        seen: set[tuple[str, str]] = set()
+        leaders = []
+        for sub in todo:
+            key = (sub.exercise, sub.sha256)
+            if key in seen and not sub.sha256.startswith("too-large:"):  # too large: never read, so not compared
+                self.twins.setdefault(key, []).append(sub)
+            else:
+                seen.add(key)
+                leaders.append(sub)
+        return leaders
 
     def _pool(self, jobs: int) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("fork")  # workers inherit the parent's sympy/numpy imports
@@ -104,8 +118,20 @@ class _Scheduler:
 
     def _record(self, sub: Submission, payload: _Payload) -> None:
         text, began, problem = payload
-        self.book.record(sub.learner, sub.relpath, sub.sha256, self.versions[sub.exercise],
-                         result_from_json(text), began, text)
+        result = result_from_json(text)
+        self.book.record(sub.learner, sub.relpath, sub.sha256, self.versions[sub.exercise], result, began, text)
+        self._count(sub, problem)
+        for twin in self.twins.pop((sub.exercise, sub.sha256), []):  # same bytes, same exercise: same grade
+            copy = dataclasses.replace(result, submission=twin.relpath)
+            try:
+                write_report(self.options.out, twin.learner, copy)
+                problem = ""
+            except OSError as exc:
+                problem = f"report not written: {exc}"
+            self.book.record(twin.learner, twin.relpath, twin.sha256, self.versions[twin.exercise], copy, began)
+            self._count(twin, problem)
+
+    def _count(self, sub: Submission, problem: str) -> None:
         self.graded += 1
         if problem:
             self.problems.append(f"{sub.relpath}: {problem}")
@@ -174,7 +200,8 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
         sched = _Scheduler(book, used, options, len(todo), progress)
         try:
             if todo:
-                sched.isolate(sched.run(todo, max(1, min(options.jobs, len(todo)))))
+                leaders = sched.leaders(todo)
+                sched.isolate(sched.run(leaders, max(1, min(options.jobs, len(leaders)))))
         except KeyboardInterrupt:
             interrupted = True
             _stop_workers()

@@ -103,24 +103,26 @@ def csv_rows(out: Path) -> dict[str, list[str]]:
 
 def test_batch_grades_a_class_and_writes_every_output(catalog, tmp_path):
     subs = write_class(tmp_path / "class", {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": BROKEN,
-                                            "notes.txt": "hello"})
+                                            "dave/tiny.py": GOOD, "notes.txt": "hello"})
     out = tmp_path / "out"
     res = batch(catalog, subs, out, "--jobs", "2")
     assert res.returncode == 0, res.stderr
     assert "not graded: notes.txt: the name matches no exercise" in res.stderr
-    assert "layout: folder per learner; 3 learners, 3 submissions" in res.stderr
-    assert "[3/3] graded" in res.stderr  # plain log lines when not on a terminal
-    assert "graded 3, already graded 0" in res.stdout
+    assert "layout: folder per learner; 4 learners, 4 submissions" in res.stderr
+    assert "[4/4] graded" in res.stderr  # plain log lines when not on a terminal
+    assert "graded 4, already graded 0" in res.stdout
     assert csv_rows(out) == {"alice": ["1", "2", "3", "3", "3"], "bob": ["0", "2", "2", "2", "3"],
-                             "carol": ["0", "0", "0", "0", "3"]}
+                             "carol": ["0", "0", "0", "0", "3"], "dave": ["1", "2", "3", "3", "3"]}
     doc = json.loads((out / "grades.json").read_text())
     assert doc["learners"][1]["exercises"]["tiny"]["items"]["d_exp"]["diagnosis"] == "sign_error"
-    for learner in ("alice", "bob", "carol"):
+    for learner in ("alice", "bob", "carol", "dave"):
         assert "<html" in (out / "reports" / learner / "tiny.html").read_text()
     page = (out / "summary.html").read_text()
     assert "sign_error" in page and "carol" in page and "notes.txt" in page
     subs_rows, _ = gradebook_rows(out)
-    assert [(r[0], r[7]) for r in subs_rows] == [("alice", "ok"), ("bob", "ok"), ("carol", "error")]
+    assert [(r[0], r[2], r[7]) for r in subs_rows] == [("alice", "alice/tiny.py", "ok"), ("bob", "bob/tiny.py", "ok"),
+                                                       ("carol", "carol/tiny.py", "error"),
+                                                       ("dave", "dave/tiny.py", "ok")]  # same file as alice
 
 
 def test_rerun_skips_unchanged_and_regrades_changed_files(catalog, tmp_path):
@@ -173,7 +175,7 @@ SLOW = "import time\ntime.sleep(0.2)\n"
 
 @pytest.fixture(scope="module")
 def slow_class(tmp_path_factory) -> Path:
-    files = {f"learner{i:02d}/tiny.py": SLOW + (GOOD if i % 3 else SIGN) for i in range(10)}
+    files = {f"learner{i:02d}/tiny.py": f"# learner {i}\n" + SLOW + (GOOD if i % 3 else SIGN) for i in range(10)}
     return write_class(tmp_path_factory.mktemp("slow") / "class", files)
 
 

@@ -1,0 +1,280 @@
+"""Batch grading throughput and memory on a synthetic class, against fresh ``grader grade`` processes.
+
+Usage: python benchmarks/bench_batch.py [--submissions 1000] [--jobs N] [--timeout 2] [--sample 20]
+
+The class is generated from whatever exercises the catalogue has when it runs:
+each learner hands in every exercise (so ``--submissions 1000`` with five
+exercises is 200 learners). Per item a learner gives the reference answer
+(about 70%), one of the spec's authored mistakes (about 25%, symbolic and quiz
+items), or a wrong/unfinished answer; about 3% of files do not parse and a few
+are hostile (an endless loop, a memory hog, output spam, prying outside the
+sandbox). ``--timeout`` is the per-call limit passed to both sides.
+
+Measured in the same run: ``grader batch`` wall time, submissions per second,
+peak memory of its whole process tree (sum of PSS, sampled), the workers'
+equivalence-cache hit rate; and, as the baseline, ``grader grade FILE --html``
+in a fresh process per submission on a stratified sample, run ``--jobs`` at a
+time, extrapolated to the whole class. Prints both and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from grader.catalogue import Exercise, find_catalogue, load_catalogue
+
+GRADER = shutil.which("grader") or f"{sys.executable} -m grader.cli"
+
+HOSTILE = {
+    "loop": "\n\ndef {name}(*args):\n    while True:\n        pass\n",
+    "memory": "\n\ndef {name}(*args):\n    hog = bytearray(8 << 30)\n    return hog\n",
+    "spam": "\nprint('spam ' * 200000)\n",
+    "pry": "\nimport os\ntry:\n    _seen = os.listdir('..'), open('/etc/passwd').read()\nexcept Exception:\n    pass\n",
+}
+
+
+# ---------------------------------------------------------------- synthetic class
+
+
+def _symbols(item: Any) -> list[sp.Symbol]:
+    variables = {v.name: v for v in getattr(item, "variables", ())}
+    return [sp.Symbol(n, **variables[n].assumptions()) if n in variables else sp.Symbol(n, real=True)
+            for n in item.parameters]
+
+
+def _python_override(item: Any, expr: Any) -> str:
+    """``def item(params): return expr`` with the SymPy names it needs imported."""
+    expr = sp.sympify(expr)
+    names = sorted({type(f).__name__ for f in expr.atoms(sp.Function)} | {"E", "pi"})
+    params = ", ".join(item.parameters)
+    return f"\nfrom sympy import {', '.join(names)}\n\n\ndef {item.name}({params}):\n    return {sp.sstr(expr)}\n"
+
+
+def _wrong_numeric(item: Any) -> str:
+    """A plausible wrong answer for a numeric item: the reference's output scaled, else unfinished."""
+    return (f"\n_ref_{item.name} = {item.name}\n\n\ndef {item.name}(*args, **kwargs):\n"
+            f"    import numpy as _np\n    out = _ref_{item.name}(*args, **kwargs)\n"
+            f"    return out * 1.5 if isinstance(out, (_np.ndarray, float)) else out\n")
+
+
+def _py_submission(ex: Exercise, rng: random.Random) -> str:
+    text = ex.solution.read_text()
+    for item in ex.items:
+        roll = rng.random()
+        if roll < 0.70:
+            continue
+        callables = [m for m in item.mistakes if callable(m.answer)]
+        if item.kind == "symbolic" and callables and roll < 0.95:
+            try:
+                text += _python_override(item, rng.choice(callables).answer(*_symbols(item)))
+                continue
+            except Exception:
+                pass
+        if item.kind == "numeric" and roll < 0.95:
+            text += _wrong_numeric(item)
+        else:
+            text += f"\n\ndef {item.name}(*args):\n    raise NotImplementedError\n"
+    return text
+
+
+def _quiz_submission(ex: Exercise, rng: random.Random) -> str:
+    from grader.checks.quiz import reference_text
+
+    lines = []
+    for item in ex.items:
+        roll, typed = rng.random(), ""
+        if roll < 0.70:
+            typed = reference_text(item)  # type: ignore[arg-type]
+        elif roll < 0.95 and item.mistakes:
+            typed = str(rng.choice(item.mistakes).answer)
+        lines += [f"[{item.name}]", f"answer = {json.dumps(typed, ensure_ascii=False)}", ""]
+    return "\n".join(lines)
+
+
+def make_class(root: Path, exercises: tuple[Exercise, ...], submissions: int, seed: int = 1) -> list[Path]:
+    """Write the synthetic class under ``root`` (one folder per learner); returns every file written."""
+    rng = random.Random(seed)
+    files: list[Path] = []
+    learners = -(-submissions // len(exercises))
+    hostile_kinds = list(HOSTILE)
+    for n in range(learners):
+        for ex in exercises:
+            if len(files) >= submissions:
+                return files
+            path = root / f"learner{n:04d}" / f"{ex.name}{ex.submission_suffix}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if ex.submission_suffix == ".toml":
+                text = _quiz_submission(ex, rng)
+            elif n % 97 == 13 and hostile_kinds:  # a few hostile files, one of each kind
+                kind = hostile_kinds.pop()
+                text = ex.solution.read_text() + HOSTILE[kind].format(name=ex.items[0].name)
+            elif rng.random() < 0.03:
+                text = _py_submission(ex, rng) + "\ndef broken(:\n    pass\n"
+            else:
+                text = _py_submission(ex, rng)
+            path.write_text(text)
+            files.append(path)
+    return files
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def _tree(root_pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class MemorySampler(threading.Thread):
+    """Samples the summed PSS of a process tree every 0.2 s; ``peak`` is the largest sum seen (KiB)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, sum(_pss_kib(p) for p in _tree(self.pid)))
+            self.stop.wait(0.2)
+
+
+def run_batch_cli(class_dir: Path, out: Path, jobs: int, timeout: float, stats: Path) -> tuple[float, int, str]:
+    """``grader batch`` in a subprocess (plus a hook that saves each worker's cache counters)."""
+    cmd = [sys.executable, __file__, "--as-cli", str(stats), "batch", str(class_dir), "--out", str(out),
+           "--jobs", str(jobs), "--timeout", str(timeout)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sampler = MemorySampler(proc.pid)
+    sampler.start()
+    stdout, _ = proc.communicate()
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"grader batch failed ({proc.returncode}): {stdout}")
+    return seconds, sampler.peak, stdout
+
+
+def run_fresh(files: list[Path], jobs: int, timeout: float, scratch: Path) -> float:
+    """Wall seconds to grade ``files`` with one fresh ``grader grade`` process each, ``jobs`` at a time."""
+    def one(path: Path) -> None:
+        html = scratch / f"{path.parent.name}-{path.stem}.html"
+        subprocess.run([*GRADER.split(), "grade", str(path), "--quiet", "--html", str(html),
+                        "--timeout", str(timeout)], capture_output=True, check=False)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, files))
+    return time.perf_counter() - started
+
+
+def _as_cli(stats_dir: str, args: list[str]) -> None:
+    """Run the grader CLI with each batch worker saving its equivalence-cache counters at exit."""
+    import multiprocessing.util
+
+    from grader import batch, cli, equivalence
+
+    original = batch.init_worker
+
+    def init_and_count(*a: Any) -> None:
+        original(*a)
+
+        def save() -> None:
+            info = equivalence.cache_info()
+            Path(stats_dir, f"{os.getpid()}.json").write_text(json.dumps({"hits": info.hits, "misses": info.misses}))
+
+        multiprocessing.util.Finalize(None, save, exitpriority=20)
+
+    batch.init_worker = init_and_count  # type: ignore[assignment]
+    cli.main(args, prog_name="grader")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--sample", type=int, default=20)
+    args = parser.parse_args()
+    exercises = load_catalogue(find_catalogue(None))
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        tmpdir = Path(tmp)
+        files = make_class(tmpdir / "class", exercises, args.submissions)
+        print(f"synthetic class: {len(files)} submissions, {len({f.parent for f in files})} learners, "
+              f"exercises {', '.join(e.name for e in exercises)}; jobs {args.jobs}, timeout {args.timeout:g} s")
+        stats = tmpdir / "stats"
+        stats.mkdir()
+        seconds, peak_kib, stdout = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs, args.timeout, stats)
+        counters = [json.loads(p.read_text()) for p in stats.glob("*.json")]
+        hits, misses = sum(c["hits"] for c in counters), sum(c["misses"] for c in counters)
+        rerun, _, _ = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs, args.timeout, stats)
+
+        rng = random.Random(7)
+        by_exercise: dict[str, list[Path]] = {}
+        for f in files:
+            by_exercise.setdefault(f.name, []).append(f)
+        sample = [f for group in by_exercise.values()
+                  for f in rng.sample(group, min(len(group), max(1, args.sample // len(by_exercise))))]
+        (tmpdir / "fresh").mkdir()
+        fresh = run_fresh(sample, args.jobs, args.timeout, tmpdir / "fresh")
+
+    batch_rate = len(files) / seconds
+    fresh_rate = len(sample) / fresh
+    print(f"grader batch:  {seconds:.1f} s for {len(files)} submissions = {batch_rate:.1f} submissions/s "
+          f"(target: {len(files)} in <= 60 s: {'met' if seconds <= 60 else 'NOT met'})")
+    print(f"  peak memory of the whole process tree (sum of PSS): {peak_kib / 1024:.0f} MiB")
+    print(f"  equivalence cache over {len(counters)} workers: {hits} hits, {misses} misses "
+          f"({100 * hits / max(hits + misses, 1):.0f}% hit rate)")
+    print(f"  rerun with nothing to grade: {rerun:.1f} s")
+    print(f"  {stdout.strip().splitlines()[0]}")
+    print(f"fresh process per submission: {fresh:.1f} s for a sample of {len(sample)} = {fresh_rate:.2f} "
+          f"submissions/s, {statistics.fmean([fresh / len(sample)]):.2f} s each -> {len(files) / fresh_rate:.0f} s "
+          f"extrapolated to {len(files)}")
+    ratio = batch_rate / fresh_rate
+    print(f"ratio (batch / fresh processes): {ratio:.1f}x (target >= 10x: {'met' if ratio >= 10 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--as-cli":
+        _as_cli(sys.argv[2], sys.argv[3:])
+    else:
+        sys.exit(main())
