@@ -325,6 +325,9 @@ class _Parser:
             self.tokens[self.i - 1:self.i] = [_Token("name", p, tok.pos + o) for p, o in zip(pieces, offsets)]
             self.i -= 1
             return self.name()
+        if follows_paren and len(word) > 1 and self.tok.text == "(":
+            raise self.error(f"unknown function {word!r} (known: sin, cos, tan, exp, ln, log, sqrt, abs, "
+                             "σ or sigmoid, softplus, relu, sinh, cosh, tanh, sech, arctan, max, min, ...)", tok)
         if self.variables:
             allowed = ", ".join(sorted(self.variables))
             raise self.error(f"unknown name {word!r}: the variables here are {allowed}", tok)

@@ -71,7 +71,8 @@ def test_trees_are_not_evaluated_so_huge_powers_cost_nothing():
     ("3x+", "ends too early", 3),
     ("(x+1", "expected ')' to close the '(' opened at position 1", 4),
     ("x+1)", "unmatched ')'", 3),
-    ("foo(x)", "unknown name 'foo'", 0),
+    ("foo(x)", "unknown function 'foo'", 0),
+    ("foo + 1", "unknown name 'foo': the variables here are x", 0),
     ("sin x", "sin needs its argument in brackets", 0),
     ("x = 2", "not an equation", 2),
     ("", "empty", 0),
@@ -99,6 +100,9 @@ def test_free_mode_makes_unknown_names_symbols_but_refuses_dunder_calls():
         parse_expression("__import__('os').system('ls')")
     with pytest.raises(ParseError, match="not a valid name"):
         parse_expression("__class__", [])
+    with pytest.raises(ParseError, match="unknown function 'foo'"):
+        parse_expression("foo(x)", [])
+    assert parse_expression("x(1-x)", []) == parse_expression("x*(1-x)", [])
 
 
 def test_caret_points_at_the_problem():

@@ -14,6 +14,8 @@ import sympy as sp
 from .. import diagnosis, equivalence
 from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
+from ..evaluate import TooLarge, tree_size
+from ..parsing import describe_reading
 from ..illustrate import illustrate
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
@@ -133,6 +135,8 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
     if ref_parts is None:
         status, feedback, diag, verdict = _compare_one(item, reference, answer, symbols)
         evidence = _evidence(verdict)
+        if evidence:
+            evidence["read_as"] = _reading(answer)
     else:
         ans_parts = _components(answer)
         if ans_parts is None:
@@ -164,6 +168,16 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
                   evidence=evidence, answer_mathml=shown_math.answer_mathml,
                   expected_mathml=shown_math.expected_mathml)
+
+
+def _reading(answer: Any) -> str:
+    """How the answer reads as one line of maths (``2^x · ln(2)``), for the report."""
+    try:
+        tree_size(answer)
+    except TooLarge:
+        return "(too large to show)"
+    text = describe_reading(answer)
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:
