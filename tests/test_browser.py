@@ -19,7 +19,8 @@ import pytest
 from grader.render import html
 from grader.results import ExerciseResult, ItemResult
 
-from ._cdp import Browser, find_chromium
+from . import _cdp
+from ._cdp import Browser
 from .conftest import SUBMISSIONS
 
 pytestmark = pytest.mark.browser
@@ -34,15 +35,29 @@ def _sizes(page, selector: str) -> list[list[float]]:
     return json.loads(page.evaluate(SIZES % selector))
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    binary = find_chromium()
+def require_chromium() -> str:
+    """The Chromium binary; skip when it is missing, but fail in CI (CI=true), which must run these."""
+    binary = _cdp.find_chromium()
     if binary is None:
         reason = "headless Chromium not found (install Debian's chromium or set GRADER_CHROMIUM)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason + "; CI must run the browser tests", pytrace=False)
         pytest.skip(reason)
-    b = Browser(binary, tmp_path_factory.mktemp("chromium-profile"))
+    return binary
+
+
+@pytest.mark.parametrize("ci,outcome", [("", pytest.skip.Exception), ("true", pytest.fail.Exception)],
+                         ids=["local-skips", "ci-fails"])
+def test_missing_chromium(monkeypatch, ci, outcome):
+    monkeypatch.setattr(_cdp, "find_chromium", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="Chromium not found"):
+        require_chromium()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    b = Browser(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
     yield b
     b.close()
 
