@@ -101,7 +101,7 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self._silencer(node.attr, node.lineno)
-        if node.attr in HELPER_NAMES:
+        if node.attr in HELPER_NAMES and _dotted(node).split(".")[0] not in ("np", "numpy"):  # np.diff differs
             self.findings.append(Finding(HELPER_NAMES[node.attr], node.lineno, _dotted(node)))
         if node.attr in ("__dict__", "__builtins__", "__globals__"):
             self.suspicious.append(f"line {node.lineno} reads {node.attr}, which the grader cannot follow "
@@ -270,6 +270,8 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
             res = dataclasses.replace(res, details=res.details + flagged)
         out.append(res)
     notes = _module_notes(items, scan)
+    if not scan.readable and any(i.forbid for i in items) and any(r.diagnosis != "import_error" for r in out):
+        notes += ("the static scan could not parse this file; only the runtime guard applied",)
     return tuple(out), notes
 
 

@@ -75,8 +75,11 @@ def test_allowed_code_has_no_findings():
             return e.subs(x, x)  # lowercase subs substitutes; it is not Subs
         def diff_of_squares(a, b):
             return a**2 - b**2
+        def steps(v):
+            import numpy as np
+            return np.diff(v)  # a finite difference, not sympy.diff
     """
-    assert _helpers(source) == []
+    assert _helpers(source) == [] and _helpers(source, "steps") == []
 
 
 def test_an_item_that_allows_helpers_is_not_blamed():
@@ -131,3 +134,12 @@ def test_grading_counts_a_helper_the_runtime_guard_cannot_see(catalogue, fast_li
     assert "sympy.diff is not allowed here (line 6, in _D_EXP, which d_exp uses" in d_exp.feedback
     assert "graded without this rule the answer would be: correct" in d_exp.details
     assert by_name["d_log"].points == by_name["d_log"].max_points
+
+
+def test_an_unparsable_file_that_still_ran_is_noted(tmp_path):
+    item = _item("d_exp")
+    scan = scan_source("def broken(:\n")
+    (_,), notes = enforce([item], [_result(item)], scan)
+    assert notes == ("the static scan could not parse this file; only the runtime guard applied",)
+    failed_import = ItemResult("ex", "d_exp", "symbolic", 1.0, 0.0, "error", "syntax", diagnosis="import_error")
+    assert enforce([item], [failed_import], scan)[1] == ()
