@@ -29,12 +29,13 @@ Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ..encoding import encode_value
-from ..numeric import compare_values
+from ..numeric import agrees, compare_values
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
@@ -60,13 +61,14 @@ def calls(item: BackpropItem) -> list[Call]:
         elif item.stage == "loss":
             args = (w["X"], w["Y"], w["params"], w["lam"])
         else:
-            args = (w["params"], params_wire(_grads_for(item, case)), encode_value(case.lr))
+            args = (w["params"], _gradients_wire(item.related.get("backward"), case), encode_value(case.lr))
         out.append(Call(f"{item.name}#{i}", item.name, args, timeout=item.timeout, report_args=True))
     if item.stage == "sgd_step":
         case, w = make_cases(item)[0], case_wire(item, 0)
         back = _related_name(item, "backward")
         out += [
-            Call(f"{item.name}#descent", item.name, (w["params"], params_wire(_grads_for(item, case)), encode_value(SMALL_LR)),
+            Call(f"{item.name}#descent", item.name, (w["params"], _gradients_wire(item.related.get("backward"), case),
+                                                     encode_value(SMALL_LR)),
                  timeout=item.timeout),
             Call(f"{item.name}#own-grads", back, (w["X"], w["Y"], w["params"], w["lam"]), timeout=item.timeout),
             Call(f"{item.name}#own", item.name, (w["params"], {"t": "ref", "id": f"{item.name}#own-grads"},
@@ -97,11 +99,25 @@ def _related_name(item: BackpropItem, stage: str) -> str:
 
 
 def _grads_for(item: BackpropItem, case: Case) -> dict[str, np.ndarray]:
-    ref = item.related.get("backward")
-    if ref is not None:
-        return {k: np.asarray(v, dtype=np.float64) for k, v in ref(case.X, case.Y, case.params, case.lam).items()}
-    rng = np.random.default_rng(case.m)
-    return {"d" + k: rng.normal(size=v.shape) for k, v in case.params.items()}
+    return _gradients(item.related.get("backward"), case)
+
+
+@lru_cache(maxsize=32)
+def _gradients(backward: Any, case: Case) -> dict[str, np.ndarray]:
+    """The gradients sgd_step is given: the reference backward's (random ones without it); read-only."""
+    if backward is not None:
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in backward(case.X, case.Y, case.params, case.lam).items()}
+    else:
+        rng = np.random.default_rng(case.m)
+        out = {"d" + k: rng.normal(size=v.shape) for k, v in case.params.items()}
+    for arr in out.values():
+        arr.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=32)
+def _gradients_wire(backward: Any, case: Case) -> dict[str, Any]:
+    return params_wire(_gradients(backward, case))
 
 
 def _reference_loss(item: BackpropItem, case: Case, params: dict[str, np.ndarray]) -> float:
@@ -114,6 +130,7 @@ def _reference_loss(item: BackpropItem, case: Case, params: dict[str, np.ndarray
 
 def _modified(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[str]:
     names = {"forward": ("X", "params"), "loss": ("X", "Y", "params", "lam"), "sgd_step": ("params", "grads", "lr")}
+    sent = {c.id: c.args for c in calls(item)}
     found: list[str] = []
     for i, case in enumerate(cases):
         originals: tuple[Any, ...]
@@ -123,7 +140,8 @@ def _modified(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[str
             originals = (case.X, case.Y, case.params, case.lam)
         else:
             originals = (case.params, _grads_for(item, case), case.lr)
-        for name in modified_arguments(names[item.stage], originals, run.outcomes.get(f"{item.name}#{i}")):
+        cid = f"{item.name}#{i}"
+        for name in modified_arguments(names[item.stage], sent[cid], originals, run.outcomes.get(cid)):
             if name not in found:
                 found.append(name)
     return found
@@ -166,7 +184,7 @@ def _forward_hint(key: str, got: np.ndarray, own: dict[str, np.ndarray], case: C
                       ("Z2 is computed from Z1; it uses the activations: Z2 = W2 A1 + b2",
                        p["W2"] @ (p["W1"] @ case.X + p["b1"]) + p["b2"])]
     for hint, value in candidates:
-        if np.shape(value) == got.shape and compare_values(np.asarray(value), got, key, 1e-6, 1e-9) is None:
+        if agrees(value, got):
             return f": {hint}"
     return ""
 
@@ -240,8 +258,8 @@ def _close(a: float, b: float, rtol: float) -> bool:
 
 
 def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
-    values, expected, own_expected = [], [], []
-    fwd = _related_name(item, "forward")
+    values: list[float] = []
+    expected: list[float] = []
     for i, case in enumerate(cases):
         got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
         if not is_number(got):
@@ -250,10 +268,6 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
                                                 f"{shape}", [], {}, "numeric_type", [])
         values.append(as_float(got))
         expected.append(float(item.reference(case.X, case.Y, case.params, case.lam)))
-        ok, theirs = decoded(run.outcomes.get(f"{fwd}#{i}"))
-        a2 = theirs.get("A2") if ok and isinstance(theirs, dict) else None
-        own_expected.append(float(sum(loss_parts(a2, case)[:2])) if isinstance(a2, np.ndarray)
-                            and a2.shape == case.Y.shape else None)
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases],
                                 "values": values, "expected": expected}
     modified = _modified(item, run, cases)
@@ -261,6 +275,7 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
     if not bad:
         return _finish(item, exercise, item.points, f"right on all {len(cases)} networks", [], evidence, None,
                        modified)
+    own_expected = _loss_of_own_forward(item, run, cases)
     if all(o is not None and _close(v, o, item.rtol) for v, o in zip(values, own_expected)):
         evidence["keys"] = {"J": "carried_forward"}
         return _finish(item, exercise, item.points,
@@ -282,6 +297,18 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
                    modified)
 
 
+def _loss_of_own_forward(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[float | None]:
+    """The loss formula applied to the A2 the learner's own forward returned, per network."""
+    fwd = _related_name(item, "forward")
+    out: list[float | None] = []
+    for i, case in enumerate(cases):
+        ok, theirs = decoded(run.outcomes.get(f"{fwd}#{i}"))
+        a2 = theirs.get("A2") if ok and isinstance(theirs, dict) else None
+        usable = isinstance(a2, np.ndarray) and a2.shape == case.Y.shape
+        out.append(float(sum(loss_parts(a2, case)[:2])) if usable else None)
+    return out
+
+
 # ---------------------------------------------------------------- sgd_step
 
 def _sgd_hint(got: Any, case: Case, grads: dict[str, np.ndarray]) -> str:
@@ -292,7 +319,7 @@ def _sgd_hint(got: Any, case: Case, grads: dict[str, np.ndarray]) -> str:
                ("the parameters did not change", dict(p)),
                ("the learning rate is not applied: θ ← θ - η ∇J", {k: p[k] - grads["d" + k] for k in p})]
     for hint, value in guesses:
-        if compare_values(value, got, "sgd_step's result", 1e-6, 1e-9) is None:
+        if all(agrees(value[k], got.get(k)) for k in PARAM_KEYS):
             return f": {hint}"
     return ""
 

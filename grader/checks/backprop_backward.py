@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import gradcheck
-from ..numeric import Mismatch, compare_arrays, compare_values, relative_errors, tolerance_for
+from ..numeric import Mismatch, agrees, compare_arrays, compare_values, relative_errors, tolerance_for
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
@@ -111,9 +111,9 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
     for m, outputs in zip(item.mistakes, mistake_outputs):
         if outputs is None:
             continue
-        differs = any(compare_values(r[key], o.get(key), key, item.rtol, item.atol, SCALE_FLOOR) for r, o in
-                      zip(refs, outputs))
-        if differs and all(compare_values(o.get(key), g[key], key, item.rtol, item.atol, SCALE_FLOOR) is None
+        differs = not all(agrees(r[key], o.get(key), item.rtol, item.atol, SCALE_FLOOR) for r, o in
+                          zip(refs, outputs))
+        if differs and all(agrees(o.get(key), g[key], item.rtol, item.atol, SCALE_FLOOR)
                            for o, g in zip(outputs, got)):
             return Diagnosis(m.tag, m.feedback)
     f32 = any(_is_f32(g[key]) for g in got)
@@ -226,7 +226,8 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     if diagnoses:
         evidence["diagnoses"] = {k: d.tag for k, d in diagnoses.items() if d}
         evidence["factors"] = {k: d.factor for k, d in diagnoses.items() if d and d.factor is not None}
-    first_step = _first_wrong_step(item, run, cases[0], loss_right, base, bool(really_wrong))
+    first_step = _first_wrong_step(item, run, cases[0], loss_right, base, bool(really_wrong)) if wrong or \
+        not loss_right else None
     if first_step:
         evidence["first_wrong_step"] = first_step
     earned = item.points * sum(1 for k in GRAD_KEYS if status[k] != "wrong") / len(GRAD_KEYS)
@@ -248,8 +249,9 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         diagnosis = None
     modified: list[str] = []
     for i, case in enumerate(cases):
-        for name in modified_arguments(("X", "Y", "params", "lam"), (case.X, case.Y, case.params, case.lam),
-                                       run.outcomes.get(f"{item.name}#{i}")):
+        w = case_wire(item, i)
+        for name in modified_arguments(("X", "Y", "params", "lam"), (w["X"], w["Y"], w["params"], w["lam"]),
+                                       (case.X, case.Y, case.params, case.lam), run.outcomes.get(f"{item.name}#{i}")):
             if name not in modified:
                 modified.append(name)
     if modified:

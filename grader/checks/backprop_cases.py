@@ -162,17 +162,23 @@ def decoded(outcome: CallOutcome | None) -> tuple[bool, Any]:
         return False, None
 
 
-def modified_arguments(names: Sequence[str], originals: Sequence[Any], outcome: CallOutcome | None) -> list[str]:
-    """Names of the arguments the learner's call changed in place (from the arguments it reported back)."""
+def modified_arguments(names: Sequence[str], sent: Sequence[Any], originals: Sequence[Any],
+                       outcome: CallOutcome | None) -> list[str]:
+    """Names of the arguments the learner's call changed in place.
+
+    ``sent`` are the wire values the call was given: an argument reported back
+    with exactly the same encoding is unchanged without decoding it.
+    """
     if outcome is None or outcome.args_after is None:
         return []
     changed = []
-    for name, before, after in zip(names, originals, outcome.args_after):
-        ok, value = True, None
+    for name, wire_before, before, after in zip(names, sent, originals, outcome.args_after):
+        if after == wire_before:
+            continue
         try:
             value = decode_value(after)
         except DecodeError:
-            ok = False
-        if ok and compare_values(before, value, name, 0.0, 0.0) is not None:
+            continue
+        if compare_values(before, value, name, 0.0, 0.0) is not None:
             changed.append(name)
     return changed
