@@ -79,6 +79,7 @@ def test_a_number_outside_the_tolerance_is_wrong_and_says_what_was_read(quiz):
     res = _grade_one(quiz, "sigma_prime_at_0", "0.26")
     assert (res.status, res.diagnosis) == ("failed", "wrong_value")
     assert res.feedback == "0.26 is not the right value"
+    assert res.details == ("we read your answer as 0.26",)
 
 
 @pytest.mark.parametrize("typed,why", [("x", "wants a number"), ("1/0", "wants a number"),

@@ -184,11 +184,12 @@ def _check_number(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return problem
     got = _number(answer)
     want = float(sp.sympify(item.reference()))
-    common = {"answer": text[:400], "expected": f"{want:g}"}
+    common = {"answer": text[:400], "expected": f"{want:g}",
+              "details": (f"we read your answer as {describe_reading(answer)}",)}
     if got is None:
         return result(item, exercise, passed=False, diagnosis="not_a_number",
                       feedback=f"{item.name} wants a number; we read your answer as {describe_reading(answer)}",
-                      **common)
+                      answer=text[:400], expected=f"{want:g}")
     if _close(got, want, item.tolerance):
         return result(item, exercise, passed=True, feedback="correct", **common)
     for m in item.mistakes:
