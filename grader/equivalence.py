@@ -31,7 +31,7 @@ from typing import Any, Iterator, Literal, Mapping, NamedTuple, Sequence
 import mpmath
 import sympy as sp
 
-from .evaluate import Compiled, Overflow, TooLarge, Undefined, compile_expr, tree_size
+from .evaluate import Compiled, Overflow, TooLarge, Undefined, Unsupported, compile_expr, tree_size
 from .known_functions import KNOWN_FUNCTIONS, expand_known_functions
 from .spec import Variable
 
@@ -53,7 +53,8 @@ class Verdict:
 
     ``method`` says how it was reached: ``identical``, ``symbolic`` (a proof),
     ``numeric`` (agreement at ``points_checked`` points, or a counterexample),
-    ``shape`` (lists of different lengths) or ``budget``/``too_large``.
+    ``shape`` (lists of different lengths), ``domain`` (the answer is undefined where
+    the reference is defined), or for ``undecided`` ``budget``/``too_large``/``unsupported``.
     """
 
     status: VerdictStatus
@@ -336,7 +337,7 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
     try:
         fa, fb = compile_expr(ref), compile_expr(ans)
     except TooLarge as exc:
-        return done("undecided", "too_large", str(exc))
+        return done("undecided", "unsupported" if isinstance(exc, Unsupported) else "too_large", str(exc))
     floats = _has_float(ref) or _has_float(ans)
     domain = variables_for(variables, ref, ans)
     agreed, only_ref, overflow, tried = 0, None, 0, 0

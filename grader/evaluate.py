@@ -45,6 +45,10 @@ class TooLarge(Exception):
     """The tree is too big or too deep to evaluate within the time budget."""
 
 
+class Unsupported(TooLarge):
+    """The tree contains something the evaluator does not know (an integral, a Piecewise...)."""
+
+
 def tree_size(expr: Any) -> tuple[int, int]:
     """(nodes, depth) of a tree, walked iteratively and bounded so hostile trees stay cheap."""
     if not isinstance(expr, sp.Basic):
@@ -284,13 +288,21 @@ def _compile(expr: Any) -> Compiled:
     if name in UNARY and len(kids) == 1:
         f, (k,) = UNARY[name], kids
         return lambda p: _call(f, k(p))
+    if name == "Heaviside" and len(kids) == 2:  # Heaviside(x, value at 0)
+        kx, k0 = kids
+
+        def step(p: Mapping[str, Any]) -> Value:
+            u, _ = kx(p)
+            u = _strict_real(u)
+            return (k0(p)[0] if u == 0 else mpmath.mpf(u > 0)), mpmath.mpf(1)
+        return step
     if name == "log" and len(kids) == 2:  # log(x, b)
         kx, kb2 = kids
         return lambda p: _divide(_call(UNARY["log"], kx(p)), _call(UNARY["log"], kb2(p)))
     if isinstance(expr, AppliedUndef):
         f_opaque = _opaque(name, len(kids))
         return lambda p: f_opaque([k(p) for k in kids])
-    raise TooLarge(f"the grader cannot evaluate {name}")
+    raise Unsupported(f"the grader cannot evaluate {name}")
 
 
 def _call(f: Callable[[Any, Any], Value], arg: Value) -> Value:

@@ -25,6 +25,9 @@ class sigmoid(sp.Function):  # noqa: N801 - named as learners write it
     def _eval_rewrite_as_exp(self, z: Any, **kwargs: Any) -> Any:
         return 1 / (1 + sp.exp(-z))
 
+    def _eval_evalf(self, prec: int) -> Any:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
+
     def _eval_is_real(self) -> Any:
         return self.args[0].is_real
 
@@ -39,6 +42,9 @@ class softplus(sp.Function):  # noqa: N801
 
     def _eval_rewrite_as_exp(self, z: Any, **kwargs: Any) -> Any:
         return sp.log(1 + sp.exp(z))
+
+    def _eval_evalf(self, prec: int) -> Any:
+        return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _eval_is_real(self) -> Any:
         return self.args[0].is_real

@@ -72,7 +72,7 @@ for _names, _f in [
     (("asinh", "arsinh", "arcsinh"), sp.asinh), (("acosh", "arcosh", "arccosh"), sp.acosh),
     (("atanh", "artanh", "arctanh"), sp.atanh),
     (("exp",), sp.exp), (("ln", "log"), sp.log), (("abs", "Abs"), sp.Abs),
-    (("sign", "sgn"), sp.sign), (("erf",), sp.erf), (("Heaviside", "heaviside"), sp.Heaviside),
+    (("sign", "sgn"), sp.sign), (("floor",), sp.floor), (("ceil", "ceiling"), sp.ceiling), (("erf",), sp.erf), (("Heaviside", "heaviside"), sp.Heaviside),
     (("sigmoid", "σ", "logistic"), sigmoid), (("softplus",), softplus),
 ]:
     for _n in _names:
