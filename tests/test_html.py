@@ -144,6 +144,7 @@ def test_import_error_is_an_alert():
     err = ErrorInfo("SyntaxError", "invalid syntax", (SourceLine(3, "<module>", "def f(:"),))
     page = html.render(exercise(item("d_exp", "error", 0), import_error=err))
     assert 'role="alert"' in page and "Your file could not be run" in page and "line 3:  def f(:" in page
+    assert "Fix these first" not in page
 
 
 def test_page_is_self_contained():

@@ -155,7 +155,9 @@ def item_view(item: ItemResult) -> ItemView:
 def context(result: ExerciseResult, show_solutions: bool = False) -> ReportContext:
     """The template context for one submission's report."""
     views = tuple(item_view(i) for i in result.items)
-    worst = sorted((v for v in views if v.result.lost > 0), key=lambda v: -v.result.lost)[:FIX_FIRST]
+    # a file that does not run has one thing to fix first, said at the top; no list repeating it
+    worst = [] if result.import_error else \
+        sorted((v for v in views if v.result.lost > 0), key=lambda v: -v.result.lost)[:FIX_FIRST]
     return ReportContext(result, views, tuple(worst), show_solutions, ERROR_BINS,
                          _clip(result.stdout), _clip(result.stderr), __version__)
 
