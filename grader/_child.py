@@ -109,20 +109,27 @@ def _error(exc: BaseException, learner_file: str) -> dict[str, Any]:
     return {"type": type(exc).__name__[:100], "message": message, "frames": frames[-20:]}
 
 
-def _warning_lines(caught: list[warnings.WarningMessage], learner_file: str) -> list[str]:
-    """Up to five distinct warnings raised during a call, as ``Category: message (line N)``."""
-    lines: list[str] = []
-    for w in caught:
-        where = f" (line {w.lineno})" if os.path.abspath(str(w.filename)) == learner_file else ""
+class _Warnings:
+    """Up to five distinct warnings raised during one call, as ``Category: message (line N)``.
+
+    A bounded ``showwarning`` hook rather than ``catch_warnings(record=True)``,
+    so a call that warns a million times does not keep a million records.
+    """
+
+    def __init__(self, learner_file: str) -> None:
+        self.learner_file, self.lines = learner_file, []  # type: tuple[str, list[str]]
+
+    def show(self, message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+             line: Any = None) -> None:
+        if len(self.lines) >= 5:
+            return
+        where = f" (line {lineno})" if os.path.abspath(str(filename)) == self.learner_file else ""
         try:
-            text = f"{w.category.__name__}: {str(w.message)[:200]}{where}"
+            text = f"{category.__name__}: {str(message)[:200]}{where}"
         except BaseException:  # a learner warning whose __str__ fails
-            text = f"{w.category.__name__}{where}"
-        if text not in lines:
-            lines.append(text)
-        if len(lines) == 5:
-            break
-    return lines
+            text = f"{getattr(category, '__name__', 'Warning')}{where}"
+        if text not in self.lines:
+            self.lines.append(text)
 
 
 def _resolve(arg: Any, results: dict[str, Any]) -> Any:
@@ -180,11 +187,12 @@ def run(job: dict[str, Any], out: Any) -> None:
                   "error": {"type": "MissingFunction", "message": f"no function named {call['function']}", "frames": []}})
             continue
         started = time.perf_counter()
-        caught: list[warnings.WarningMessage] = []
+        caught = _Warnings(learner_file)
         try:
             args = [_resolve(a, results) for a in call.get("args", [])]
-            with warnings.catch_warnings(record=True) as caught:  # warnings go back to the grader
-                warnings.simplefilter("always")
+            with warnings.catch_warnings():  # warnings go back to the grader, once per place
+                warnings.simplefilter("default")
+                warnings.showwarning = caught.show
                 signal.setitimer(signal.ITIMER_REAL, float(call.get("timeout", 10)))
                 try:
                     value = func(*args)
@@ -201,8 +209,8 @@ def run(job: dict[str, Any], out: Any) -> None:
         except BaseException as exc:  # learner failure, including SystemExit/KeyboardInterrupt
             event = {"ev": "done", "id": cid, "ok": False, "error": _error(exc, learner_file)}
         _FORBIDDEN_NOW.clear()
-        if caught:
-            event["warnings"] = _warning_lines(caught, learner_file)
+        if caught.lines:
+            event["warnings"] = caught.lines
         event["used"] = sorted(_USED)
         event["seconds"] = round(time.perf_counter() - started, 6)
         emit(event)
