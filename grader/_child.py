@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import json
+import math
 import os
 import resource
 import signal
@@ -229,7 +230,7 @@ def _cpu_budget_from_now(seconds: Any) -> None:
     if not isinstance(seconds, int) or seconds <= 0:
         return
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(usage.ru_utime + usage.ru_stime) + 1 + seconds
+    soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
     try:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
     except (ValueError, OSError):

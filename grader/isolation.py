@@ -149,8 +149,8 @@ def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
 
 
 def python_argv() -> list[str]:
-    """The interpreter, isolated mode (no user site, no PYTHON* variables, no script dir)."""
-    return [sys.executable, "-I"]
+    """The interpreter: isolated mode (no user site, no PYTHON* variables, no script dir), no .pyc writes."""
+    return [sys.executable, "-I", "-B"]
 
 
 @functools.lru_cache(maxsize=1)

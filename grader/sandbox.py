@@ -269,9 +269,10 @@ def _run_once(job: dict[str, Any], calls: Sequence[Call], limits: Limits, starte
     return events, why, code
 
 
-def _death_message(why: str, code: int | None, limits: Limits) -> tuple[OutcomeStatus, str, str]:
+def _death_message(why: str, code: int | None, limits: Limits, wall: float | None = None) -> tuple[OutcomeStatus, str, str]:
     if why == "timeout":
-        return "timeout", "Timeout", "stopped: it ran past its time limit"
+        limit = f"{wall:g} s" if wall is not None else "its time limit"
+        return "timeout", "Timeout", f"stopped after {limit} of wall-clock time (it did not respond to the alarm)"
     if why == "too_much_output":
         return "crashed", "OutputLimit", f"stopped: it sent back more than {limits.result_bytes >> 20} MiB"
     if code is not None and code < 0:
@@ -359,7 +360,8 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
             break
         remaining = [c for c in remaining if c.id not in outcomes]
         if current is not None and current not in outcomes:
-            status, etype, msg = _death_message(why, code, limits)
+            wall = next((min(c.timeout, limits.wall_seconds) for c in calls if c.id == current), None)
+            status, etype, msg = _death_message(why, code, limits, wall)
             outcomes[current] = CallOutcome(current, status, error=ErrorInfo(etype, msg))
             notes.append(f"{current}: {msg}")
             remaining = [c for c in remaining if c.id != current]

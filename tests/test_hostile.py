@@ -1,0 +1,160 @@
+"""Every threat of issue 6 against every sandbox runner: no unearned points, no stall, no changed files.
+
+Runners: a fresh child in bwrap mode (the real mode; CI fails rather than skip
+without it), the bwrap fork-server pool, and for the threats rlimits alone can
+contain, the same two in rlimits (fallback) mode. Threats that need OS-level
+isolation (reading solutions, writing outside, network, fork bomb) run in bwrap
+mode only: the README's Security section says fallback mode does not stop them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+from .hostile_support import HOSTILE, close_runner, make_runner, snapshot
+
+#: fixture -> {item: (points, fragment of the feedback or None)}; items not listed must earn nothing
+EXPECT: dict[str, dict[str, tuple[float, str | None]]] = {
+    "infinite_loop_derivatives": {"d_exp": (0, "ran for more than 2 s"), "d_log": (1, "correct")},
+    "cpu_in_c_derivatives": {"d_exp": (0, "stopped after 1 s of CPU time"), "d_exp_neg": (0, None),
+                             "d_log": (1, "correct")},
+    "memory_bomb_derivatives": {"d_exp": (0, "used more than 512 MiB of memory"), "d_log": (1, "correct")},
+    "numpy_memory_bomb_derivatives": {"d_exp": (0, "used more than 512 MiB of memory"), "d_log": (1, "correct")},
+    "fork_bomb_derivatives": {"d_exp": (0, None), "d_log": (1, "correct")},
+    "escaping_sleeper_derivatives": {"d_exp": (0, None), "d_log": (1, "correct")},
+    "loud_output_derivatives": {"d_exp": (1, "correct"), "d_log": (1, "correct")},
+    "sys_exit_at_import_derivatives": {"d_log": (0, "SystemExit: bye")},
+    "os_exit_at_import_derivatives": {"d_log": (0, "exited (status 0) before returning (while importing")},
+    "keyboard_interrupt_at_import_derivatives": {"d_log": (0, "KeyboardInterrupt")},
+    "exits_in_functions_derivatives": {"d_exp": (0, "SystemExit: 0"), "d_exp_neg": (0, "KeyboardInterrupt"),
+                                       "d_pow_base": (0, "exited (status 0)"), "d_log": (1, "correct"),
+                                       "d_power": (0, "SystemExit: 3")},
+    "read_solutions_derivatives": {"d_exp": (0, None), "d_log": (1, "correct")},
+    "write_outside_derivatives": {"d_exp": (0, None), "d_log": (1, "correct")},
+    "network_derivatives": {"d_exp": (0, None), "d_log": (1, "correct")},
+    "monkeypatch_derivatives": {"d_exp": (0, "not equal"), "d_log": (1, "correct")},
+    "lying_objects_derivatives": {"d_exp": (0, "returned a Liar"), "d_exp_neg": (0, None),
+                                  "d_pow_base": (0, None), "d_log": (1, "correct"), "d_power": (0, None)},
+    "lying_arrays_activations": {"sigmoid": (0, None), "sigmoid_grad": (0, "dtype object"),
+                                 "tanh_grad": (0, "NaN")},
+    "huge_expression_derivatives": {"d_exp": (0, "deeper than"), "d_exp_neg": (0, "more than 20000 nodes"),
+                                    "d_pow_base": (0, "more than 400 digits"), "d_log": (1, "correct"),
+                                    "d_power": (0, "not equal")},
+    "wrong_types_derivatives": {"d_exp": (0, "nan"), "d_exp_neg": (0, None), "d_pow_base": (0, "generator"),
+                                "d_log": (1, "correct"), "d_power": (0, "a set"), "sigmoid": (0, "a module"),
+                                "d_sigmoid": (0, None)},
+}
+#: resource limits must fire before the wall clock even on a loaded machine: a longer wall time for these
+WALL = {"cpu_in_c_derivatives": 8.0, "memory_bomb_derivatives": 8.0, "numpy_memory_bomb_derivatives": 8.0}
+#: returned-value threats are decoded the same whatever ran the code: the bwrap pool covers them
+DATA_ONLY = ("monkeypatch_derivatives", "lying_objects_derivatives", "lying_arrays_activations",
+             "huge_expression_derivatives", "wrong_types_derivatives")
+#: what rlimits (fallback) mode alone contains, run there too
+FALLBACK_OK = {"rlimits": ("cpu_in_c_derivatives", "exits_in_functions_derivatives", "loud_output_derivatives"),
+               "rlimits-pool": ("infinite_loop_derivatives", "memory_bomb_derivatives",
+                                "escaping_sleeper_derivatives", "lying_objects_derivatives")}
+CASES = ([(name, "bwrap") for name in EXPECT if name not in DATA_ONLY]
+         + [(name, "bwrap-pool") for name in EXPECT]
+         + [(name, r) for r, names in FALLBACK_OK.items() for name in names])
+
+
+@pytest.fixture(scope="module")
+def runners():
+    made = {}
+
+    def get(name):
+        if name not in made:
+            made[name] = make_runner(name)()
+        return made[name]
+
+    yield get
+    for runner in made.values():
+        close_runner(runner)
+
+
+class _Listener:
+    """A TCP server on 127.0.0.1 that records whether anyone connected."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("name,runner_name", CASES, ids=[f"{n}-{r}" for n, r in CASES])
+def test_hostile_submission_is_contained(name, runner_name, runners, catalogue, tmp_path, monkeypatch):
+    runner = runners(runner_name)
+    subs, work, out = tmp_path / "subs", tmp_path / "work", tmp_path / "out"
+    for d in (subs, work, out):
+        d.mkdir()
+    (out / "previous-report.json").write_text("{}")
+    (subs / "classmate_derivatives.py").write_text("def d_exp(x):\n    return x\n")
+    path = subs / f"{name}.py"
+    shutil.copy(HOSTILE / path.name, path)
+    monkeypatch.chdir(work)
+    before = snapshot(tmp_path)
+    listener = _Listener()
+    started = time.monotonic()
+    try:
+        result = runner.grade(path, catalogue[name.rsplit("_", 1)[1]], WALL.get(name))
+    finally:
+        listener.close()
+    elapsed = time.monotonic() - started
+
+    expect = EXPECT[name]
+    by = {i.item: i for i in result.items}
+    for item, res in by.items():
+        points, fragment = expect.get(item, (0, None))
+        assert res.points == points, (item, res.feedback)
+        if fragment:
+            assert fragment in res.feedback, (item, res.feedback)
+    assert result.sandbox_mode == runner.mode
+    assert elapsed < 30, "the grader stalled"
+    assert snapshot(tmp_path) == before, "a file outside the scratch directory changed"
+    assert listener.connections == 0
+    assert not runner.learner_processes(), "learner processes survived the run"
+    if name == "loud_output_derivatives":
+        assert len(result.stdout) < (64 << 10) + 100 and "more bytes not kept" in result.stdout
+    if name == "read_solutions_derivatives":
+        assert "LEAKS: none" in result.stdout
+    if name == "network_derivatives":
+        assert "REACHED: nothing" in result.stdout
+    if name == "write_outside_derivatives" and runner.pool is None:
+        assert "WROTE: nothing" in result.stdout
+
+
+def test_hostile_submission_among_good_ones_changes_nothing(runners, catalogue):
+    """One pool, good - hostile - good: the good results equal those of a fresh, separate run."""
+    runner = runners("bwrap-pool")
+    good = ROOT / "tests" / "submissions" / "partly_wrong_derivatives.py"
+    ex = catalogue["derivatives"]
+    alone = [(i.item, i.points, i.feedback) for i in make_runner("bwrap")().grade(good, ex).items]
+    first = [(i.item, i.points, i.feedback) for i in runner.grade(good, ex).items]
+    for hostile in ("escaping_sleeper_derivatives", "fork_bomb_derivatives", "write_outside_derivatives"):
+        runner.grade(HOSTILE / f"{hostile}.py", ex)
+    second = [(i.item, i.points, i.feedback) for i in runner.grade(good, ex).items]
+    assert first == alone == second
