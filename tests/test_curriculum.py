@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from grader.grading import grade_file
@@ -103,3 +104,21 @@ def test_np_where_still_overflows_and_the_hint_says_why_and_silencing_is_flagged
     assert tanh.status == "passed"
     assert tanh.details == ("flagged for your instructor: line 16 uses errstate, which can hide the warnings "
                             "this item checks for",)
+
+
+def test_a_learners_own_warnings_are_sent_back_bounded_and_are_not_an_overflow(catalogue, fast_limits, tmp_path):
+    sub = tmp_path / "activations.py"
+    sub.write_text("import warnings\nimport numpy as np\n\n\ndef sigmoid(z):\n"
+                   "    for i in range(3000):\n        warnings.warn(f'step {i}')\n"
+                   "    e = np.exp(-np.abs(z))\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n",
+                   encoding="utf-8")
+    result = grade_file(sub, catalogue["activations"], fast_limits)
+    res = result.items[0]
+    assert res.status == "passed", res.feedback
+    assert res.details == ()
+
+    from grader.encoding import encode_value
+    from grader.sandbox import Call, run_calls
+
+    run = run_calls(sub, [Call("s", "sigmoid", (encode_value(np.zeros(3)),))], fast_limits)
+    assert run.outcomes["s"].warnings == tuple(f"UserWarning: step {i} (line 7)" for i in range(5))
