@@ -267,3 +267,44 @@ def test_a_folder_without_submissions_is_a_usage_error(catalog, tmp_path):
     subs = write_class(tmp_path / "class", {"readme.md": "hi"})
     res = batch(catalog, subs, tmp_path / "out")
     assert res.returncode == 2 and "no submissions found" in res.stderr and "tiny.py" in res.stderr
+
+
+LEAVES_TRACES = '''import os, tempfile
+for place in ("trace.txt", os.path.join(tempfile.gettempdir(), "trace.txt"), os.path.expanduser("~/trace.txt")):
+    try:
+        with open(place, "w") as fh:
+            fh.write("learner a was here")
+    except OSError:
+        pass
+os.environ["TRACE"] = "a"
+
+
+def d_exp(x):
+    from sympy import exp
+    return exp(x)
+
+
+def d_square(x):
+    return 2*x
+'''
+LOOKS_FOR_TRACES = '''import os, tempfile
+PLACES = ("trace.txt", os.path.join(tempfile.gettempdir(), "trace.txt"), os.path.expanduser("~/trace.txt"))
+SEEN = any(os.path.exists(p) for p in PLACES) or "TRACE" in os.environ
+
+
+def d_exp(x):
+    from sympy import exp
+    return exp(x)
+
+
+def d_square(x):
+    return x if SEEN else 2*x
+'''
+
+
+def test_a_learner_sees_nothing_an_earlier_learner_left_on_the_same_worker(catalog, tmp_path):
+    subs = write_class(tmp_path / "class", {"a_writer/tiny.py": LEAVES_TRACES, "b_reader/tiny.py": LOOKS_FOR_TRACES})
+    res = batch(catalog, subs, tmp_path / "out", "--jobs", "1")  # one worker: b runs right after a
+    assert res.returncode == 0, res.stderr
+    rows = csv_rows(tmp_path / "out")
+    assert rows["a_writer"][-2] == rows["b_reader"][-2] == "3"
