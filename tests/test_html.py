@@ -6,8 +6,11 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader.render import html
 from grader.results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
@@ -199,3 +202,31 @@ def test_finite_difference_maps_get_their_own_group():
                                            evidence=ev)))
     assert page.count('<svg class="heatmap"') == 3
     assert "against finite differences of your own loss" in page and page.count("Relative error colours") == 1
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, tuple[str, ...]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, tuple(sorted(a for a, _ in attrs))))
+
+
+def _structure(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    err = ErrorInfo("ValueError", text, (SourceLine(1, "f", text),))
+    res = exercise(item("d_exp", "failed", 0, feedback=text, answer=text, expected=text, details=(text, " " + text),
+                        title=text, error=err, evidence={"counterexample": {"x": 1.0}, "answer_value": 1.0,
+                                                         "reference_value": 2.0}),
+                   stdout=text, stderr=text, notes=(text,))
+    parser = _Tags()
+    parser.feed(html.render(res, show_solutions=True))
+    return parser.tags
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.sampled_from('<>&"\'/=! abcsriptmgonerl-:;()[]{}`\\\n\t\x00é'), min_size=1,
+               max_size=40).filter(lambda t: t.strip() and not t[0].isspace()))
+def test_no_learner_string_changes_the_page_structure(text):
+    """Whatever the learner's strings hold, the page has the same elements and attributes."""
+    assert _structure(text) == _structure("plain")
