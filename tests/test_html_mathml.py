@@ -59,3 +59,13 @@ def test_whitelist_refuses(markup):
 
 def test_whitelist_accepts_printer_entities():
     assert is_safe("<math><mrow><mi>&ExponentialE;</mi><mo>&InvisibleTimes;</mo><mi>&#963;</mi></mrow></math>")
+
+
+def test_repeated_trees_are_printed_once():
+    from grader.render import mathml
+
+    mathml._scalar_body.cache_clear()
+    expr = sp.exp(-x) / (1 + sp.exp(-x)) ** 2
+    first = to_mathml(expr)
+    assert to_mathml(sp.exp(-x) / (1 + sp.exp(-x)) ** 2) == first
+    assert mathml._scalar_body.cache_info().hits == 1

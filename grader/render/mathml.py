@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -68,7 +69,12 @@ def _body(expr: Any) -> str | None:
         return f"<mrow><mo>[</mo>{inner}<mo>]</mo></mrow>"
     if isinstance(expr, bool) or not isinstance(expr, (sp.Basic, int, float)):
         return None
-    expr = sp.sympify(expr)
+    return _scalar_body(sp.sympify(expr))
+
+
+@lru_cache(maxsize=4096)
+def _scalar_body(expr: sp.Basic) -> str | None:
+    """Printed once per distinct tree: references and common answers repeat across a class."""
     for n, _ in enumerate(sp.preorder_traversal(expr)):
         if n > MAX_NODES:
             return None
