@@ -176,7 +176,11 @@ def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool,
     from .sandbox import Limits
 
     options = BatchOptions(out, jobs or default_jobs(), regrade, Limits(wall_seconds=timeout))
-    outcome = run_batch(submissions, catalog, options, Progress(), log=lambda m: click.echo(m, err=True))
+    progress = Progress()
+    try:
+        outcome = run_batch(submissions, catalog, options, progress, log=lambda m: click.echo(m, err=True))
+    finally:
+        progress.close()
     click.echo("\n".join(summary_lines(outcome)))
     if outcome.run.interrupted:
         sys.exit(130)  # interrupted: what was recorded is kept; the same command resumes

@@ -34,3 +34,13 @@ def test_learner_text_cannot_move_the_cursor_or_forge_lines():
     Progress(out, tty=False)(1, 1, "evil\x1b[2J\nforged line\r/derivatives")
     assert out.getvalue().count("\n") == 1 and "\x1b" not in out.getvalue()
     assert printable("x" * 200, limit=10) == "x" * 9 + "…"
+
+
+def test_close_ends_a_bar_left_mid_line():
+    out = io.StringIO()
+    bar = Progress(out, tty=True)
+    bar(1, 3, "a/x")
+    bar.close()
+    assert out.getvalue().endswith("\n")
+    bar.close()
+    assert out.getvalue().count("\n") == 1

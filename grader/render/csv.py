@@ -82,5 +82,5 @@ def to_document(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise
 
 
 def render_json(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise]) -> str:
-    """grades.json as text."""
-    return json.dumps(to_document(stored, exercises), indent=2, ensure_ascii=False) + "\n"
+    """grades.json as text (one line: the C encoder is many times faster than an indented dump)."""
+    return json.dumps(to_document(stored, exercises), ensure_ascii=False) + "\n"

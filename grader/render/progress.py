@@ -21,6 +21,7 @@ class Progress:
         self.tty = self.stream.isatty() if tty is None else tty
         self.started = time.monotonic()
         self.last = 0.0
+        self.open_line = False
 
     def __call__(self, done: int, total: int, label: str) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -34,6 +35,14 @@ class Progress:
             filled = min(int(width * done / total), width) if total else width
             self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {rate:.1f}/s  "
                               f"ETA {int(eta) // 60}:{int(eta) % 60:02d}\033[K")
-            if done >= total:
+            self.open_line = done < total
+            if not self.open_line:
                 self.stream.write("\n")
         self.stream.flush()
+
+    def close(self) -> None:
+        """End a bar left mid-line (an interrupted run), so what follows starts on its own line."""
+        if self.open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open_line = False
