@@ -138,30 +138,30 @@ class SandboxPool:
         self._discard()
 
     def _starter(self, source: str, name: str) -> Starter:
-        def start(job: dict[str, Any], limits: Limits) -> _Forked:
-            if self._sock is None or (self._proc is not None and self._proc.poll() is not None):
-                self._discard()
-                self._start()
-            assert self._sock is not None
+        def start(job: dict[str, Any], limits: Limits) -> _Forked | _Dead:
             unprivileged = self.mode == "bwrap" and os.geteuid() == 0
             rl = limits_dict(limits)
             if unprivileged:
                 rl["processes"] += 1  # the zygote runs under the same uid
-            send(self._sock, {"job": job, "limits": rl, "source": source, "name": name,
-                              "unprivileged": unprivileged})
-            self._sock.settimeout(limits.startup_seconds)
-            try:
-                msg, fds = recv(self._sock, want_fds=3)
-            except (OSError, ValueError):
-                msg, fds = None, []
-            if self._sock is not None:
-                self._sock.settimeout(None)
-            if not isinstance(msg, dict) or len(fds) != 3:
+            order = {"job": job, "limits": rl, "source": source, "name": name, "unprivileged": unprivileged}
+            for _ in range(2):  # a zygote found dead is replaced once
+                if self._sock is None or (self._proc is not None and self._proc.poll() is not None):
+                    self._discard()
+                    self._start()
+                assert self._sock is not None
+                try:
+                    send(self._sock, order)
+                    self._sock.settimeout(limits.startup_seconds)
+                    msg, fds = recv(self._sock, want_fds=3)
+                except (OSError, ValueError):
+                    msg, fds = None, []
+                if isinstance(msg, dict) and len(fds) == 3:
+                    self._sock.settimeout(None)
+                    return _Forked(self, fds)
                 for fd in fds:
                     os.close(fd)
                 self._discard()
-                return _Dead()
-            return _Forked(self, fds)
+            return _Dead()
 
         return start
 

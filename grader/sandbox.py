@@ -298,10 +298,19 @@ def run_calls(path: str | os.PathLike[str], calls: Sequence[Call], limits: Limit
     return run_with(path, calls, limits, fresh_starter(mode, path), mode)
 
 
-def _memory_message(limits: Limits) -> str:
-    size = limits.memory_bytes
-    text = f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):g} MiB"
-    return f"used more than {text} of memory"
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"
+
+
+def _explain_limit(err: ErrorInfo, limits: Limits) -> ErrorInfo:
+    """Say which limit a learner exception comes from (MemoryError, EFBIG, EAGAIN from fork)."""
+    if err.type.endswith("MemoryError"):
+        return ErrorInfo("MemoryError", f"used more than {_size(limits.memory_bytes)} of memory", err.frames)
+    if "[Errno 27]" in err.message:
+        return ErrorInfo(err.type, f"wrote a file larger than {_size(limits.file_bytes)} (the limit)", err.frames)
+    if "[Errno 28]" in err.message:
+        return ErrorInfo(err.type, f"filled its {_size(limits.scratch_bytes)} scratch space", err.frames)
+    return err
 
 
 def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter, mode: str) -> RunResult:
@@ -322,10 +331,7 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
             if kind == "import":
                 imported = bool(ev.get("ok"))
                 if not imported:
-                    import_error = _error_info(ev.get("error"))
-                    if import_error.type.endswith("MemoryError"):
-                        import_error = ErrorInfo("MemoryError", _memory_message(limits) + " while importing the file",
-                                                 import_error.frames)
+                    import_error = _explain_limit(_error_info(ev.get("error")), limits)
             elif kind == "start":
                 current = ev.get("id")
             elif kind == "done" and isinstance(ev.get("id"), str):
@@ -342,9 +348,7 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
                 else:
                     status: OutcomeStatus = ("missing" if ev.get("missing") else
                                              "timeout" if ev.get("timeout") else "error")
-                    err = _error_info(ev.get("error"))
-                    if err.type.endswith("MemoryError"):
-                        err = ErrorInfo("MemoryError", _memory_message(limits), err.frames)
+                    err = _explain_limit(_error_info(ev.get("error")), limits)
                     outcomes[cid] = CallOutcome(cid, status, None, err, used, None, secs)
                 current = None
         if import_error is not None:

@@ -1,0 +1,145 @@
+"""The sandbox itself: mode detection, the bwrap command, and what a learner process can see from inside."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from grader import isolation
+from grader.errors import UsageError
+from grader.sandbox import Call, Limits, run_calls
+
+from .conftest import ROOT
+from .hostile_support import HOSTILE_LIMITS, bwrap_or_skip
+
+PROBE = '''
+import json, os, socket, sys
+facts = {"uid": os.getuid(), "euid": os.geteuid(), "cwd": os.getcwd(), "cwd_entries": os.listdir("."),
+         "env": sorted(os.environ), "grader_on_path": any(p.endswith("/main") for p in sys.path)}
+def can_read(p):
+    try:
+        with open(p, "rb") as fh:
+            fh.read(1)
+        return True
+    except OSError:
+        return False
+facts["read"] = {p: can_read(p) for p in ("/etc/shadow", "/root/.bashrc", "/proc/1/environ", "/proc/1/mem",
+                                          os.path.join({root!r}, "solutions", "derivatives.py"))}
+facts["exists"] = {p: os.path.exists(p) for p in ({root!r} + "/solutions", {root!r} + "/tests", "/home", "/etc/passwd")}
+try:
+    os.setuid(0)
+    facts["setuid0"] = True
+except OSError:
+    facts["setuid0"] = False
+try:
+    with open(sys.executable + "-pwned", "w"):
+        pass
+    facts["wrote_prefix"] = True
+except OSError:
+    facts["wrote_prefix"] = False
+with open("scratch.txt", "w") as fh:
+    fh.write("ok")
+facts["scratch_write"] = True
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+    facts["net"] = True
+except OSError:
+    facts["net"] = False
+import resource
+facts["nproc"] = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+facts["as"] = resource.getrlimit(resource.RLIMIT_AS)[0]
+print("FACTS" + json.dumps(facts))
+'''
+
+
+def _facts(tmp_path, mode: str) -> dict:
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    try:
+        src = PROBE.replace("{root!r}", repr(str(ROOT))).replace("{port}", str(server.getsockname()[1]))
+        path = tmp_path / "probe.py"
+        path.write_text(src)
+        result = run_calls(path, [], Limits(**{**HOSTILE_LIMITS.__dict__, "sandbox": mode}))
+    finally:
+        server.close()
+    assert result.import_error is None, result.import_error
+    assert result.mode == mode
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("FACTS"))
+    return json.loads(line[5:])
+
+
+def test_bwrap_child_sees_only_what_it_needs(tmp_path):
+    bwrap_or_skip()
+    facts = _facts(tmp_path, "bwrap")
+    if os.geteuid() == 0:
+        assert facts["uid"] != 0 and facts["euid"] != 0
+        assert facts["nproc"] == HOSTILE_LIMITS.processes
+    assert not any(facts["read"].values()), facts["read"]
+    assert facts["exists"] == {str(ROOT) + "/solutions": False, str(ROOT) + "/tests": False,
+                               "/home": False, "/etc/passwd": False}
+    assert facts["setuid0"] is False and facts["wrote_prefix"] is False
+    assert facts["scratch_write"] and facts["cwd"] == isolation.SCRATCH and facts["cwd_entries"] == []
+    assert facts["net"] is False
+    assert facts["as"] == HOSTILE_LIMITS.memory_bytes
+    assert set(facts["env"]) <= set(isolation.child_env("/x")) | {"LC_CTYPE", "PWD"}
+
+
+def test_rlimits_child_gets_a_scrubbed_environment_and_empty_workdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")
+    facts = _facts(tmp_path, "rlimits")
+    assert "GRADER_SECRET_TOKEN" not in facts["env"]
+    assert set(facts["env"]) <= set(isolation.child_env("/x")) | {"LC_CTYPE"}
+    assert facts["cwd_entries"] == [] and facts["cwd"] != os.getcwd()
+    assert facts["as"] == HOSTILE_LIMITS.memory_bytes
+
+
+def test_bwrap_command_binds_no_catalogue_and_drops_privileges():
+    argv = isolation.bwrap_argv(["python"], uid=1_700_000_123, scratch_bytes=1 << 20,
+                                submission=("/tmp/x/alice_derivatives.py", "/submission/alice_derivatives.py"))
+    sources = {argv[i + 1] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind")}
+    assert str(ROOT) not in sources and str(ROOT / "solutions") not in sources
+    assert not any(s.endswith("/solutions") or s.endswith("/exercises") for s in sources)
+    assert "/tmp/x" not in sources and "/tmp/x/alice_derivatives.py" in sources
+    assert "--bind" not in argv  # everything from the host is read-only
+    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in argv
+    for masked in isolation.catalogue_masks():
+        assert argv[argv.index(masked) - 1] == "--tmpfs"
+    if os.geteuid() == 0:
+        tail = argv[argv.index("--") + 1:]
+        assert tail[0].endswith("setpriv") and "--reuid=1700000123" in tail and "--no-new-privs" in tail
+        assert "--unshare-user" not in argv  # a user namespace would map the sandbox uid back to root
+
+
+def test_resolve_mode_rejects_unknown_and_explains_unavailable(monkeypatch):
+    with pytest.raises(UsageError, match="unknown sandbox mode 'docker'"):
+        isolation.resolve_mode("docker")
+    assert isolation.resolve_mode("rlimits") == "rlimits"
+    monkeypatch.setattr(isolation, "bwrap_works", lambda: "bubblewrap (bwrap) is not installed")
+    assert isolation.resolve_mode("auto") == "rlimits"
+    with pytest.raises(UsageError, match="--sandbox bwrap is not available: bubblewrap"):
+        isolation.resolve_mode("bwrap")
+
+
+def test_private_uids_differ_between_sandboxes():
+    if os.geteuid() != 0:
+        pytest.skip("private uids are only used when the grader runs as root")
+    uids = {isolation.next_uid() for _ in range(50)}
+    assert len(uids) == 50 and min(uids) >= 1_700_000_000
+
+
+def test_file_size_limit_stops_a_writer(tmp_path):
+    path = tmp_path / "big_derivatives.py"
+    path.write_text("def d_exp(x):\n    with open('big', 'wb') as fh:\n"
+                    "        for _ in range(64):\n            fh.write(b'x' * (1 << 20))\n    return x\n")
+    limits = Limits(**{**HOSTILE_LIMITS.__dict__, "file_bytes": 4 << 20, "sandbox": "rlimits"})
+    out = run_calls(path, [Call("a", "d_exp", ({"t": "int", "v": "1"},))], limits).outcomes["a"]
+    assert out.status == "error" and out.error.message == "wrote a file larger than 4 MiB (the limit)"
+
+
+def test_interpreter_runs_isolated_without_bytecode():
+    assert isolation.python_argv() == [sys.executable, "-I", "-B"]
