@@ -1,11 +1,15 @@
-"""Make learner-made text harmless where it ends up outside the grader (spreadsheets, terminals)."""
+"""Make learner text safe for the formats instructors open: spreadsheets (CSV).
+
+A cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+is read as a formula by Excel, LibreOffice and Google Sheets (CSV injection);
+prefixing a single quote makes it plain text in all three.
+"""
 
 from __future__ import annotations
 
-#: a spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_csv_cell(text: str) -> str:
-    """``text`` made inert for spreadsheets: a leading formula character gets a ``'`` in front."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """``text`` unchanged, or prefixed with ``'`` when a spreadsheet would run it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text

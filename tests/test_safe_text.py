@@ -1,18 +1,28 @@
-"""neutralise_csv_cell: spreadsheet formulas in learner text are made inert, other text is unchanged."""
+"""CSV cells written from learner text cannot become spreadsheet formulas."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pytest
 
 from grader.safe_text import neutralise_csv_cell
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"],
-                         ids=["equals", "plus", "minus", "at", "tab", "cr"])
-def test_formula_starts_are_quoted(text):
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+                                  "\t=1", "\r=1"], ids=["eq", "plus", "minus", "at", "tab", "cr"])
+def test_formula_starts_are_prefixed(text):
     assert neutralise_csv_cell(text) == "'" + text
 
 
-@pytest.mark.parametrize("text", ["alice", "", "x=1", "Zoë", " =1"], ids=["plain", "empty", "inner", "unicode", "space"])
-def test_other_text_is_unchanged(text):
+@pytest.mark.parametrize("text", ["", "alice", "x = 1", "1.5", "sign_error", " =1"],
+                         ids=["empty", "name", "inner-eq", "number", "tag", "leading-space"])
+def test_plain_text_is_unchanged(text):
     assert neutralise_csv_cell(text) == text
+
+
+def test_round_trip_through_csv_keeps_the_neutralised_text():
+    buf = io.StringIO()
+    csv.writer(buf).writerow([neutralise_csv_cell("=1+1"), neutralise_csv_cell("bob")])
+    assert next(csv.reader(io.StringIO(buf.getvalue()))) == ["'=1+1", "bob"]
