@@ -31,6 +31,7 @@ _TOKEN = re.compile(r"<(/?)([a-z]+)((?:\s+[a-z]+=\"[^\"<>&]*\")*)\s*(/?)>|&(?:[A
 _ATTR = re.compile(r"([a-z]+)=")
 
 
+@lru_cache(maxsize=4096)
 def is_safe(markup: str) -> bool:
     """True when ``markup`` holds only whitelisted MathML tags, attributes and character references."""
     for m in _TOKEN.finditer(markup):
