@@ -161,15 +161,19 @@ class _Scheduler:
                     sub = queue.popleft()
                     window[pool.submit(grade_one, sub.learner, sub.exercise, str(sub.path), sub.relpath)] = sub
                 done, _ = wait(window, return_when=FIRST_COMPLETED)
+                broken = False
                 for fut in done:
                     sub = window.pop(fut)
                     try:
                         payload = fut.result()
                     except BrokenProcessPool:
+                        broken = True
+                        suspects.append(sub)
+                    except (Exception, SystemExit):  # the worker failed on this file but lives on
                         suspects.append(sub)
                     else:
                         self._record(sub, payload)
-                if suspects:  # a worker died: the rest of the window is suspect too; carry on with a new pool
+                if broken:  # a worker died: the rest of the window is suspect too; carry on with a new pool
                     suspects += window.values()
                     window.clear()
                     pool.shutdown(wait=True, cancel_futures=True)
@@ -181,10 +185,10 @@ class _Scheduler:
         return suspects
 
     def isolate(self, suspects: Sequence[Submission]) -> None:
-        """Grade each suspect alone in a fresh worker; one that kills that worker too is charged for it."""
+        """Grade each suspect alone in a fresh worker; one that fails there too is charged for it."""
         for sub in suspects:
             if self.run([sub], 1):
-                self._charge(sub, "stopped the grader's worker process")
+                self._charge(sub, "stopped or broke the grader's worker process")
 
 
 def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions,

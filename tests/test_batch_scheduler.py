@@ -26,6 +26,8 @@ def fake_grade(learner: str, exercise: str, path: str, relpath: str) -> tuple[st
     (CALLS / f"{learner}.{os.getpid()}").touch()
     if learner.startswith("mallory"):
         os._exit(9)
+    if learner.startswith("oscar"):
+        raise RuntimeError("a grader bug on this one file")
     item = ItemResult(exercise, "d_exp", "symbolic", 1.0, float(len(learner) % 2), "passed", "fine")
     return result_to_json(ExerciseResult(exercise, "Tiny", relpath, (item,))), now(), ""
 
@@ -68,8 +70,17 @@ def test_a_worker_killed_by_one_submission_costs_only_that_submission(fake, tmp_
     assert set(got) == set(learners) and run.graded == 9
     assert got["mallory"] == (0.0, "crashed")
     assert all(got[f"learner{i}"] == (float(len(f"learner{i}") % 2), "") for i in range(8))
-    assert any("mallory/tiny.py: stopped the grader's worker process" in p for p in run.problems)
+    assert any("mallory/tiny.py: stopped or broke the grader's worker process" in p for p in run.problems)
     assert (out / "reports" / "mallory" / "tiny.html").exists()
+
+
+def test_two_dead_workers_and_a_failing_file_cost_only_their_own_submissions(fake, tmp_path):
+    learners = {f"learner{i}": f"h{i}" for i in range(6)} | {"mallory": "m1", "mallory2": "m2", "oscar": "o1"}
+    out = tmp_path / "out"
+    run = batch.grade_batch(discovery(tmp_path, learners), {"tiny": EX}, batch.BatchOptions(out, jobs=2))
+    got = stored(out)
+    assert set(got) == set(learners) and run.graded == len(learners)
+    assert {n for n, (_, diag) in got.items() if diag == "crashed"} == {"mallory", "mallory2", "oscar"}
 
 
 def test_identical_files_are_graded_once_and_each_learner_gets_the_grade(fake, tmp_path):
