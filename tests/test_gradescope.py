@@ -43,7 +43,9 @@ def test_hidden_item_is_shown_after_publishing_and_still_counts(ci_result):
                    "grad_step": "after_published", "d_odd": "visible"}
     hidden = next(t for t in doc["tests"] if t["extra_data"]["item"] == "grad_step")
     assert hidden["score"] == 0.5 and "hidden" in hidden["tags"]
-    assert "1 of 5 items are shown once grades are published" in doc["output"]
+    assert doc["score"] == 1.5  # the total counts the hidden item...
+    assert doc["output"] == ("Calculus <check>: 1 / 5 points on the items shown now; "
+                             "1 more item (1 point) is shown once grades are published.")  # ...the visible text does not
 
 
 def test_test_output_carries_feedback_details_answer_and_where(ci_result):

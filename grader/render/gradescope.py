@@ -9,7 +9,9 @@ ours that the specification does not name goes under ``extra_data``.
 
 An item marked ``hidden=True`` in its spec is graded like any other and gets
 ``visibility: after_published``: learners see it once the instructor
-publishes grades (Gradescope still counts its points in the total).
+publishes grades. Its points count in ``score``; Gradescope hides that total
+from learners until publishing, and our visible ``output`` gives only the
+score on the items shown, so nothing gives the hidden result away.
 """
 
 from __future__ import annotations
@@ -71,12 +73,18 @@ def _test(item: ItemResult, number: int) -> dict[str, Any]:
 
 
 def summary(result: ExerciseResult) -> str:
-    """The submission-wide text: title and total, and why the file could not run if it could not."""
-    out = f"{result.title}: {result.score:g} / {result.max_score:g} points"
+    """The submission-wide text learners always see: the score of what they may see, and why the
+    file could not run if it could not. With hidden items the total is left out, since it would
+    give away how the hidden items went (Gradescope itself hides the total until publishing)."""
     hidden = [i for i in result.items if i.hidden]
     if hidden:
-        out += (f"\n{len(hidden)} of {len(result.items)} items are shown once grades are published; "
-                f"their points are included in the total.")
+        shown = [i for i in result.items if not i.hidden]
+        n, worth = len(hidden), sum(i.max_points for i in hidden)
+        out = (f"{result.title}: {sum(i.points for i in shown):g} / {sum(i.max_points for i in shown):g} "
+               f"points on the items shown now; {n} more item{'s' if n != 1 else ''} ({worth:g} "
+               f"point{'s' if worth != 1 else ''}) {'are' if n != 1 else 'is'} shown once grades are published.")
+    else:
+        out = f"{result.title}: {result.score:g} / {result.max_score:g} points"
     if result.import_error:
         out += f"\nYour file could not be run: {result.import_error.one_line()}"
     return out
