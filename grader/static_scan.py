@@ -66,13 +66,14 @@ class Scan:
 
     def reachable(self, name: str) -> list[str]:
         """``name`` and every top-level name its definition reaches, breadth first."""
-        seen, queue = [name], [name]
-        while queue:
-            for ref in sorted(self.references.get(queue.pop(0), ())):
+        order, seen, i = [name], {name}, 0
+        while i < len(order):
+            for ref in sorted(self.references.get(order[i], ())):
                 if ref not in seen:
-                    seen.append(ref)
-                    queue.append(ref)
-        return seen
+                    seen.add(ref)
+                    order.append(ref)
+            i += 1
+        return order
 
 
 class _Visitor(ast.NodeVisitor):
