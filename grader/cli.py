@@ -110,11 +110,14 @@ def list_command(catalog: Path | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True,
+              help="Isolation for learner code: bwrap (bubblewrap: no network, read-only view without the "
+                   "solutions), rlimits (resource limits only), auto (bwrap when it works here).")
 @catalog_option
 @guarded
 def grade_command(file: Path, exercise: str | None, json_path: Path | None, json_format: str,
                   junit_path: Path | None, fail_under: float | None, classroom: bool, html_path: Path | None,
-                  show_solutions: bool, quiet: bool, timeout: float, catalog: Path | None) -> None:
+                  show_solutions: bool, quiet: bool, timeout: float, sandbox: str, catalog: Path | None) -> None:
     """Grade one submission FILE and print a score table.
 
     Exit status 0 when graded, 1 below --fail-under, 2 on a usage error, 3 on an internal error.
@@ -132,7 +135,7 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
     read_submission(file)
     root = find_catalogue(catalog)
     ex = get_exercise(exercise, root) if exercise else exercise_for_file(file, root)
-    result = grade_file(file, ex, Limits(wall_seconds=timeout))
+    result = grade_file(file, ex, Limits(wall_seconds=timeout, sandbox=sandbox))
     if quiet:
         click.echo(f"{result.score:g}/{result.max_score:g}")
     else:

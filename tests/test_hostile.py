@@ -9,6 +9,7 @@ mode only: the README's Security section says fallback mode does not stop them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -158,3 +159,30 @@ def test_hostile_submission_among_good_ones_changes_nothing(runners, catalogue):
         runner.grade(HOSTILE / f"{hostile}.py", ex)
     second = [(i.item, i.points, i.feedback) for i in runner.grade(good, ex).items]
     assert first == alone == second
+
+
+@pytest.mark.parametrize("name", ["write_outside_derivatives", "read_solutions_derivatives"])
+def test_cli_grades_hostile_file_in_bwrap_mode_without_touching_its_folders(name, tmp_path):
+    """End to end: ``grader grade --sandbox bwrap`` with the report in an output folder."""
+    import subprocess
+    import sys
+
+    from .hostile_support import bwrap_or_skip
+
+    bwrap_or_skip()
+    subs, work, out = tmp_path / "subs", tmp_path / "work", tmp_path / "out"
+    for d in (subs, work, out):
+        d.mkdir()
+    shutil.copy(HOSTILE / f"{name}.py", subs / f"{name}.py")
+    before = snapshot(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(subs / f"{name}.py"), "--sandbox", "bwrap",
+                           "--timeout", "5", "--json", str(out / "results.json")],
+                          cwd=work, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Sandbox: bwrap" in proc.stdout
+    after = snapshot(tmp_path)
+    assert set(after) - set(before) == {str(out / "results.json")}
+    assert all(after[k] == v for k, v in before.items())
+    doc = json.loads((out / "results.json").read_text())
+    scores = {t["name"].split(":")[0]: t["score"] for t in doc["tests"]}
+    assert scores["d_exp"] == 0 and scores["d_log"] == 1

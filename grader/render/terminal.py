@@ -8,6 +8,8 @@ import click
 
 from ..results import ExerciseResult
 
+_SANDBOX = {"bwrap": "bwrap (no network, read-only view without the solutions)",
+            "rlimits": "rlimits only (no filesystem or network isolation)"}
 _MARK = {"passed": ("PASS", "green"), "failed": ("FAIL", "red"), "error": ("ERROR", "red"),
          "undecided": ("CHECK", "yellow")}
 
@@ -30,5 +32,7 @@ def render(result: ExerciseResult, color: bool | None = None) -> str:
     lines.append("")
     total = f"Total: {result.score:g} / {result.max_score:g} ({result.percent:.0f}%)"
     lines.append(click.style(total, bold=True))
+    if result.sandbox_mode:
+        lines.append(click.style(f"Sandbox: {_SANDBOX.get(result.sandbox_mode, result.sandbox_mode)}", dim=True))
     out = "\n".join(lines)
     return out if color else click.unstyle(out)
