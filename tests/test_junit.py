@@ -51,6 +51,8 @@ def test_failures_carry_the_feedback_as_text_and_message(ci_result):
     assert props == {"title": "title of grad_step", "kind": "numeric", "points": "0.5", "max_points": "1",
                      "hidden": "true"}
     assert cases["d_exp"].find("system-out").text.startswith("d_exp: 1/1 points")
+    assert {c.get("file") for c in cases.values()} == {"alice_calc.py"}
+    assert cases["d_log"].get("line") == "7" and cases["d_tanh"].get("line") is None
 
 
 def test_hostile_learner_text_stays_well_formed_xml(ci_result):

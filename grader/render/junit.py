@@ -11,7 +11,9 @@ One ``<testsuites>`` holding one ``<testsuite>`` per graded submission, one
 * an item the grader could not decide gets ``<error>``; a file that could not
   run still yields one failing test case per item, so the reporter shows each;
 * points go in ``<system-out>`` and in ``<properties>``; the suite's counts
-  (``tests``, ``failures``, ``errors``, ``skipped``) and ``time`` are set.
+  (``tests``, ``failures``, ``errors``, ``skipped``) and ``time`` are set;
+* ``file`` (and ``line`` where the learner's code raised) let GitHub
+  reporters annotate the learner's file; readers that do not know them ignore them.
 
 Learner text is stripped of characters XML 1.0 cannot carry, so the file always parses.
 """
@@ -40,9 +42,11 @@ def _kind_of_failure(item: ItemResult) -> str | None:
     return "error" if item.status == "undecided" else "failure"
 
 
-def _testcase(item: ItemResult, seconds: float) -> ET.Element:
+def _testcase(item: ItemResult, seconds: float, submission: str) -> ET.Element:
     case = ET.Element("testcase", classname=clean(item.exercise), name=clean(item.item),
-                      time=f"{seconds:.3f}")
+                      time=f"{seconds:.3f}", file=clean(submission))
+    if item.error and item.error.frames:
+        case.set("line", str(item.error.frames[-1].lineno))
     props = ET.SubElement(case, "properties")
     for name, value in (("title", item.title), ("kind", item.kind), ("points", f"{item.points:g}"),
                         ("max_points", f"{item.max_points:g}"), ("hidden", str(item.hidden).lower())):
@@ -70,7 +74,7 @@ def _suite(result: ExerciseResult, timestamp: str) -> ET.Element:
         ET.SubElement(props, "property", name=name, value=clean(value))
     share = result.seconds / len(result.items) if result.items else 0.0
     for item in result.items:
-        suite.append(_testcase(item, share))
+        suite.append(_testcase(item, share, result.submission))
     text = f"{result.title}: {result.score:g} / {result.max_score:g} points ({result.percent:.0f}%)"
     if result.import_error:
         text += f"\nYour file could not be run: {result.import_error.one_line()}"
