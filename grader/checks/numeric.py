@@ -10,7 +10,7 @@ import numpy as np
 
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
-from ..numeric import compare_values
+from ..numeric import compare_values, relative_errors, tolerance_for
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import NumericItem
@@ -64,18 +64,34 @@ def _check_cases(item: NumericItem, run: RunResult, exercise: str) -> ItemResult
         want = item.reference(*copy.deepcopy(case))
         mismatch = compare_values(want, got, "output", item.rtol, item.atol)
         if mismatch:
+            evidence: dict[str, Any] = {"case": i, "max_abs_error": mismatch.max_abs_error,
+                                        "max_rel_error": mismatch.max_rel_error}
+            evidence.update(_error_map(want, got, item))
             return result(item, exercise, passed=False, diagnosis=f"numeric_{mismatch.kind}",
                           feedback=f"{item.name}({_fmt_args(case)}): {mismatch.message}",
-                          evidence={"case": i, "max_abs_error": mismatch.max_abs_error,
-                                    "max_rel_error": mismatch.max_rel_error})
+                          details=mismatch.table, evidence=evidence)
         if item.check_unmodified and outcome.args_after is not None:  # type: ignore[union-attr]
+            names = item.parameters
             for j, (before, after) in enumerate(zip(case, outcome.args_after)):  # type: ignore[union-attr]
                 try:
                     after_value = decode_value(after)
                 except DecodeError:
                     continue
                 if compare_values(before, after_value, f"argument {j + 1}", 0.0, 0.0):
+                    name = f"`{names[j]}`" if j < len(names) else f"{j + 1}"
                     return result(item, exercise, passed=False, diagnosis="modified_input",
-                                  feedback=f"{item.name} changed its argument {j + 1} in place; "
+                                  feedback=f"{item.name} changed its argument {name} in place; "
                                            f"work on a copy and return a new value")
     return result(item, exercise, passed=True, feedback=f"correct on all {len(cases)} test inputs")
+
+
+def _error_map(want: Any, got: Any, item: NumericItem) -> dict[str, Any]:
+    """Per-entry relative errors of an array output, for the report's heatmap (empty when not an array)."""
+    if not (isinstance(want, np.ndarray) and isinstance(got, np.ndarray) and want.shape == got.shape
+            and 1 <= want.ndim <= 2 and got.dtype.kind in "iuf" and want.size <= 10_000):
+        return {}
+    tol = tolerance_for(got, want, item.rtol, item.atol)
+    rel = relative_errors(want, got, tol)
+    rows = rel.reshape(1, -1) if rel.ndim == 1 else rel
+    return {"error_maps": {"output": [[float(f"{v:.4g}") if np.isfinite(v) else None for v in r] for r in rows.tolist()]},
+            "rtol": tol.rtol}
