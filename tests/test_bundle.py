@@ -229,3 +229,15 @@ def test_symlink_out_of_the_upload_is_ignored(tmp_path, tiny):
     (upload / "tiny.py").symlink_to(secret)
     (upload / "mine.py").write_text(GOOD)
     assert bundle.find_submission(upload, tiny) == upload / "mine.py"
+
+
+def test_every_catalogue_exercise_bundles_a_loadable_catalogue(catalogue, tmp_path):
+    """The zip's catalog/ must load on its own: a reference that needs a file the bundle left out fails here."""
+    for name, ex in catalogue.items():
+        made = bundle.build(ex, tmp_path / f"{name}.zip")
+        unpacked = tmp_path / name
+        with zipfile.ZipFile(made.path) as zf:
+            zf.extractall(unpacked)
+        (loaded,) = load_catalogue(unpacked / "catalog")
+        assert loaded.name == name and [i.name for i in loaded.items] == [i.name for i in ex.items]
+        assert loaded.submission_suffix == ex.submission_suffix
