@@ -209,8 +209,10 @@ def main() -> None:
     count = 0
     while True:
         msg, _ = recv(sock)
-        if msg is None or "job" not in msg:
+        if msg is None:
             break
+        if "job" not in msg:
+            continue  # a kill that crossed the end of the job it was meant for
         count += 1
         if not _run_job(sock, msg, scratch, pid1, count):
             break
