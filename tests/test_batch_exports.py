@@ -111,3 +111,20 @@ def test_summary_page_escapes_learner_text_and_has_no_scripts():
 def test_empty_class_summary_renders():
     html = summary.render(summary.build([], CATALOGUE))
     assert "0 learners" in html and "No diagnosed mistakes" in html
+
+
+def test_not_attempted_is_counted_per_item_not_listed_as_a_mistake():
+    subs = [stored("ann", DER, {"d_exp": ("error", "not_attempted", None)}),
+            stored("bo", DER, {"d_exp": ("error", "not_attempted", None), "d_log": ("failed", "sign_error", "-1/x")})]
+    s = summary.build(subs, CATALOGUE)
+    assert [(m.item, m.diagnosis) for m in s.mistakes] == [("d_log", "sign_error")]
+    assert {r.item: r.not_attempted for r in s.items} == {"d_exp": 2, "d_log": 0}
+
+
+def test_per_exercise_stats():
+    s = summary.build(CLASS, CATALOGUE)
+    by = {e.exercise: e for e in s.exercises}
+    assert set(by) == {"derivatives", "gradients"}
+    assert by["derivatives"].submissions == 4 and by["derivatives"].problems == 1
+    assert by["derivatives"].mean_percent == (100 + 100 / 3 + 0 + 0) / 4
+    assert by["gradients"].mean_percent == 0

@@ -20,6 +20,22 @@ from ..layouts import Unmatched
 from .csv import handed_in
 
 
+#: diagnoses counted as "not attempted" in the item table rather than as mistakes
+NOT_ATTEMPTED = frozenset({"not_attempted", "missing_function", "missing_answer"})
+NOT_MISTAKES = NOT_ATTEMPTED | ERROR_DIAGNOSES | TIMEOUT_DIAGNOSES
+
+
+@dataclass(frozen=True)
+class ExerciseStats:
+    """How one exercise went across the class."""
+
+    exercise: str
+    title: str
+    submissions: int
+    mean_percent: float
+    problems: int
+
+
 @dataclass(frozen=True)
 class Bin:
     """One bar of the score distribution."""
@@ -38,6 +54,7 @@ class ItemRate:
     title: str
     submitted: int
     passed: int
+    not_attempted: int
     mean_points: float
     max_points: float
 
@@ -81,6 +98,7 @@ class ClassSummary:
     mean_percent: float
     median_percent: float
     distribution: tuple[Bin, ...]
+    exercises: tuple[ExerciseStats, ...]
     items: tuple[ItemRate, ...]
     mistakes: tuple[CommonMistake, ...]
     problems: tuple[Problem, ...]
@@ -104,15 +122,26 @@ def _item_rates(stored: Sequence[StoredSubmission], used: Sequence[Exercise]) ->
         for it in ex.items:
             got = [i for r in results for i in r.items if i.item == it.name]
             rates.append(ItemRate(ex.name, it.name, it.title, len(got), sum(i.status == "passed" for i in got),
+                                  sum(i.diagnosis in NOT_ATTEMPTED for i in got),
                                   statistics.fmean([i.points for i in got]) if got else 0.0, it.points))
     return tuple(rates)
+
+
+def _exercise_stats(stored: Sequence[StoredSubmission], used: Sequence[Exercise]) -> tuple[ExerciseStats, ...]:
+    out = []
+    for ex in used:
+        subs = [s for s in stored if s.exercise == ex.name]
+        out.append(ExerciseStats(ex.name, ex.title, len(subs),
+                                 statistics.fmean([s.result.percent for s in subs]) if subs else 0.0,
+                                 sum(s.status != "ok" for s in subs)))
+    return tuple(out)
 
 
 def _mistakes(stored: Sequence[StoredSubmission], limit: int) -> tuple[CommonMistake, ...]:
     groups: dict[tuple[str, str, str], list[tuple[str, str | None]]] = {}
     for s in stored:
         for it in s.result.items:
-            if it.status == "passed" or not it.diagnosis or it.diagnosis in ERROR_DIAGNOSES | TIMEOUT_DIAGNOSES:
+            if it.status == "passed" or not it.diagnosis or it.diagnosis in NOT_MISTAKES:
                 continue
             groups.setdefault((it.exercise, it.item, it.diagnosis), []).append((it.feedback, it.answer))
     out = []
@@ -142,7 +171,8 @@ def build(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise],
         max_total=max_total,
         mean_percent=statistics.fmean(percents) if percents else 0.0,
         median_percent=statistics.median(percents) if percents else 0.0,
-        distribution=_distribution(percents), items=_item_rates(stored, used),
+        distribution=_distribution(percents), exercises=_exercise_stats(stored, used),
+        items=_item_rates(stored, used),
         mistakes=_mistakes(stored, top_mistakes), problems=problems, unmatched=tuple(unmatched))
 
 
