@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .evaluate import TooLarge
+from .evaluate import TooLarge, tree_size
 from .known_functions import expand_known_functions
 from .plot_eval import Unplottable, evaluate_many
 from .render.mathml import to_mathml
@@ -84,6 +84,11 @@ def sample_curves(reference: Any, answer: Any, variables: Sequence[Variable],
     """Both functions sampled along the first variable, the others held at the counterexample
     (or a typical value); None when nothing real can be drawn."""
     if not variables or not isinstance(answer, sp.Basic) or not isinstance(reference, sp.Basic):
+        return None
+    try:  # refuse oversized trees before walking them at all (the engine's limits)
+        tree_size(reference)
+        tree_size(answer)
+    except TooLarge:
         return None
     ref, ans = expand_known_functions(reference), expand_known_functions(answer)
     names = {v.name for v in variables}

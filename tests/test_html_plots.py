@@ -158,6 +158,8 @@ def test_oversized_trees_give_no_plot():
     for _ in range(400):
         deep = sp.sin(deep, evaluate=False)
     assert sample_curves(x, deep, REAL) is None
+    wide = sp.Add(*(sp.sin(sp.Mul(k, x, evaluate=False), evaluate=False) for k in range(1, 6000)), evaluate=False)
+    assert sample_curves(x, wide, REAL) is None
 
 
 @pytest.mark.parametrize("expr", [
