@@ -42,7 +42,7 @@ SCALE_FLOOR = 1e-8
 FD_RTOL = 1e-4
 FD_SCALE_FLOOR = 1e-3
 #: the learner's loss on a tiny network takes microseconds; a hanging loss must not cost minutes
-FD_TIMEOUT = 0.5
+FD_TIMEOUT = 0.25
 
 
 def _loss_name(item: BackpropItem) -> str:
