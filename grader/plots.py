@@ -26,6 +26,8 @@ MISSING_FILL = "#9e9e9e"
 MAX_CELLS_PER_SIDE = 24
 #: relative difference above which the two curves count as different at a sample
 CURVE_RTOL = 1e-6
+#: when the curves differ on at least this share of the samples, no stretches are shaded
+MOSTLY = 0.8
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,9 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
     half = (xs[1] - xs[0]) / 2
     runs = _runs([_differs(a, r) for a, r in zip(ans, ref)])
     everywhere = runs == [(0, len(xs) - 1)]
-    bands = () if everywhere else tuple((px(max(x0, xs[a] - half)), px(min(x1, xs[b] + half))) for a, b in runs)
+    # shading helps where the difference is local; across most of the range it only tints the plot
+    mostly = sum(b - a + 1 for a, b in runs) >= MOSTLY * len(xs)
+    bands = () if mostly else tuple((px(max(x0, xs[a] - half)), px(min(x1, xs[b] + half))) for a, b in runs)
     marker_x = None
     marks: list[tuple[float, float, str]] = []
     c = (counterexample or {}).get(var)
@@ -207,6 +211,8 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
     caption += f", with {fixed_text}" if fixed_text else ""
     if everywhere:
         summary = "They differ everywhere on this range."
+    elif mostly:
+        summary = "They differ almost everywhere on this range."
     elif runs:
         summary = f"They differ {_describe_runs(runs, xs, var)} (shaded)."
     else:

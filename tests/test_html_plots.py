@@ -193,3 +193,11 @@ def test_illustrate_never_raises_and_skips_plots_when_asked():
     assert re.search(r"<mn>2</mn>", ill.answer_mathml)
     broken = illustrate((), object(), object())
     assert broken.plot is None and broken.answer_mathml is None
+
+
+def test_differences_almost_everywhere_are_said_not_shaded():
+    xs = [float(i) for i in range(20)]
+    ref = [1.0] * 20
+    ans = [1.0 if i in (5, 12) else 2.0 for i in range(20)]
+    p = line_plot({"variable": "x", "x": xs, "answer": ans, "reference": ref})
+    assert p is not None and p.bands == () and "almost everywhere" in p.summary
