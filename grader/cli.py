@@ -128,13 +128,19 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
     from .render import gradescope, html, junit, prairielearn, terminal
     from .sandbox import Limits
 
-    if not file.exists():
-        raise UsageError(f"no such file: {file}")
     if classroom and not os.environ.get("GITHUB_OUTPUT"):
         raise UsageError(classroom_render.NO_OUTPUT)
-    read_submission(file)
-    root = find_catalogue(catalog)
-    ex = get_exercise(exercise, root) if exercise else exercise_for_file(file, root)
+    ex = None
+    try:
+        root = find_catalogue(catalog)
+        ex = get_exercise(exercise, root) if exercise else None
+        if not file.exists():
+            raise UsageError(f"no such file: {file}")
+        read_submission(file)
+        ex = ex or exercise_for_file(file, root)
+    except UsageError as exc:  # in GitHub Actions, the learner reads why in the run's summary and in Classroom
+        classroom_render.write_github_problem(str(exc), ex.max_points if ex else 0.0, os.environ, classroom)
+        raise
     result = grade_file(file, ex, Limits(wall_seconds=timeout, sandbox=sandbox))
     if quiet:
         click.echo(f"{result.score:g}/{result.max_score:g}")

@@ -134,3 +134,21 @@ def test_classroom_workflow_wires_the_step_to_the_reporter():
     assert f"runners: {step_id}" in text
     assert f'{step_id.upper()}_RESULTS: "${{{{ steps.{step_id}.outputs.result }}}}"' in text
     assert "--classroom" in text and "classroom-resources/autograding-grading-reporter@v1" in text
+    reporter = text.split("- name: Autograding Reporter", 1)[1]
+    assert "if: always()" in reporter.split("uses:", 1)[0]  # runs after a failed Grade step too
+
+
+def test_cli_missing_file_still_reports_to_classroom(tmp_path):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    gh_out, gh_sum = tmp_path / "out", tmp_path / "summary.md"
+    out = CliRunner().invoke(main, ["grade", str(tmp_path / "derivatives.py"), "--exercise", "derivatives",
+                                    "--classroom"],
+                             env={"GITHUB_OUTPUT": str(gh_out), "GITHUB_STEP_SUMMARY": str(gh_sum)})
+    assert out.exit_code == 2 and "no such file" in out.output
+    doc = decode(gh_out.read_text().strip())
+    assert doc["status"] == "error" and doc["max_score"] == 15
+    assert [(t["status"], t["score"]) for t in doc["tests"]] == [("error", 0)]
+    assert "no such file" in doc["tests"][0]["message"] and "no such file" in gh_sum.read_text()

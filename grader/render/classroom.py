@@ -143,3 +143,25 @@ def write_github(result: ExerciseResult, environ: Mapping[str, str], classroom: 
         write_output(path, result)
         written.append(path)
     return written
+
+
+def problem_dict(message: str, max_score: float) -> dict[str, Any]:
+    """The version-1 result for a submission that could not be graded at all (missing file, not UTF-8)."""
+    test = {"name": "submission", "status": "error", "score": 0, "message": _truncate(message, MAX_MESSAGE_CHARS),
+            "test_code": "", "filename": "", "line_no": 0, "duration": 0}
+    return {"version": 1, "status": "error", "max_score": max_score, "tests": [test]}
+
+
+def write_github_problem(message: str, max_score: float, environ: Mapping[str, str], classroom: bool) -> None:
+    """Like :func:`write_github` for a submission that could not be graded: say why, score 0.
+    Best effort: the command is failing anyway, so an unwritable file is not reported twice."""
+    try:
+        if environ.get("GITHUB_STEP_SUMMARY"):
+            with Path(environ["GITHUB_STEP_SUMMARY"]).open("a", encoding="utf-8") as fh:
+                fh.write(f"## Not graded\n\n{md_text(message, 1000)}\n")
+        if classroom and environ.get("GITHUB_OUTPUT"):
+            raw = json.dumps(problem_dict(message, max_score), ensure_ascii=False, separators=(",", ":"))
+            with Path(environ["GITHUB_OUTPUT"]).open("a", encoding="utf-8") as fh:
+                fh.write(f"result={base64.b64encode(raw.encode('utf-8')).decode('ascii')}\n")
+    except OSError:
+        pass
