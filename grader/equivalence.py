@@ -21,6 +21,7 @@ domains, so identical answers across a class cost one comparison.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -292,14 +293,19 @@ def _ok(v: Any) -> bool:
     return isinstance(v, tuple)
 
 
-#: relative tolerance for exact expressions at each precision: 8 digits of headroom for rounding
-_EXACT_RTOL = {dps: mpmath.mpf(10) ** (8 - dps) for dps in PRECISIONS}
+#: log2 of the relative tolerance for exact expressions at each precision (8 digits of headroom)
+_EXACT_RTOL = {dps: (8 - dps) * math.log2(10) for dps in PRECISIONS}
+_FLOAT_RTOL = math.log2(float(FLOAT_RTOL))
 
 
 def _differ(a: Any, b: Any, dps: int, floats: bool) -> bool:
+    """Whether two (value, log2 error scale) pairs differ beyond rounding (and float literals)."""
     (va, ma), (vb, mb) = a, b
-    rtol = max(FLOAT_RTOL, _EXACT_RTOL[dps]) if floats else _EXACT_RTOL[dps]
-    return bool(abs(va - vb) > rtol * max(ma, mb))
+    diff = va - vb
+    if not diff:
+        return False
+    rtol = max(_FLOAT_RTOL, _EXACT_RTOL[dps]) if floats else _EXACT_RTOL[dps]
+    return bool(mpmath.mag(diff) > rtol + max(ma, mb))
 
 
 def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, float], floats: bool) -> tuple[bool, Any, Any]:

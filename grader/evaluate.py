@@ -2,10 +2,10 @@
 
 ``compile_expr`` turns a tree into nested Python closures once (no code
 generation, no ``exec``: learner trees are only walked), so evaluating at many
-points is cheap. Each evaluation returns the value and a *magnitude*: an
-estimate of the size its rounding errors scale with (the sum of the absolute
-values of added terms, amplified through products and functions), so that
-cancellation is told apart from a real difference.
+points is cheap. Each evaluation returns the value and a *magnitude*, the log2
+of an upper estimate of the size its rounding errors scale with (the largest
+added term, amplified through products and functions; a plain float, cheap to
+carry), so that cancellation is told apart from a real difference.
 
 Anything that is not a finite real number at the point (log of a negative,
 division by zero, a complex result, overflow beyond ~2^(10^6)) raises
@@ -15,6 +15,7 @@ division by zero, a complex result, overflow beyond ~2^(10^6)) raises
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from typing import Any, Callable, Mapping
 
@@ -29,7 +30,8 @@ MAX_BITS = 1 << 20
 #: periodic functions need the argument to about its size in digits; beyond this, skip the point
 MAX_TRIG_ARG = mpmath.mpf(10) ** 12
 
-Value = tuple[Any, Any]  # (value, magnitude)
+Value = tuple[Any, float]  # (value, log2 of its error scale)
+NEG_INF = float("-inf")
 Compiled = Callable[[Mapping[str, Any]], Value]
 
 
@@ -101,9 +103,9 @@ def _strict_real(v: Any) -> Any:
     return v
 
 
-def _ratio(mag: Any, v: Any) -> Any:
-    """Relative error amplification of a child: magnitude over absolute value."""
-    return mag / abs(v) if v != 0 else mag * MAX_BITS
+def _lg(v: Any) -> float:
+    """log2 |v| (to within one), -inf for zero."""
+    return float(mpmath.mag(v)) if v else NEG_INF
 
 
 def _bounded(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
@@ -113,7 +115,7 @@ def _bounded(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, 
         if periodic and abs(u) > MAX_TRIG_ARG:
             raise Overflow("argument too large")
         v = _real(f(u))
-        return v, abs(v) + mu
+        return v, max(_lg(v), mu) + 1
 
     return run
 
@@ -125,7 +127,7 @@ def _grows(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
         if abs(u) > MAX_BITS:
             raise Overflow("overflow")
         v = _real(f(u))
-        return v, abs(v) * (1 + mu)
+        return v, _lg(v) + max(0.0, mu) + 1
 
     return run
 
@@ -137,7 +139,8 @@ def _singular(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
         if abs(u) > MAX_TRIG_ARG and f in (mpmath.tan, mpmath.cot, mpmath.sec, mpmath.csc):
             raise Overflow("argument too large")
         v = _real(f(u))
-        return v, abs(v) + mu * (1 + abs(v)) ** 2 * (1 + _ratio(1, u))
+        lv = _lg(v)
+        return v, max(lv, mu + 2 * max(0.0, lv) + max(0.0, -_lg(u))) + 2
 
     return run
 
@@ -168,10 +171,10 @@ UNARY: dict[str, Callable[[Any, Any], Value]] = {
     "sec": _singular(mpmath.sec), "csc": _singular(mpmath.csc), "coth": _singular(mpmath.coth),
     "csch": _singular(mpmath.csch), "asin": _singular(mpmath.asin), "acos": _singular(mpmath.acos),
     "acosh": _singular(mpmath.acosh), "atanh": _singular(mpmath.atanh), "LambertW": _singular(mpmath.lambertw),
-    "Abs": lambda u, mu: (abs(u), mu), "sign": lambda u, mu: (_sign(u), mpmath.mpf(1)),
-    "Heaviside": lambda u, mu: (_heaviside(u), mpmath.mpf(1)),
-    "floor": lambda u, mu: (mpmath.floor(u), abs(mpmath.floor(u)) + mu),
-    "ceiling": lambda u, mu: (mpmath.ceil(u), abs(mpmath.ceil(u)) + mu),
+    "Abs": lambda u, mu: (abs(u), mu), "sign": lambda u, mu: (_sign(u), 0.0),
+    "Heaviside": lambda u, mu: (_heaviside(u), 0.0),
+    "floor": lambda u, mu: (mpmath.floor(u), max(_lg(mpmath.floor(u)), mu)),
+    "ceiling": lambda u, mu: (mpmath.ceil(u), max(_lg(mpmath.ceil(u)), mu)),
 }
 # the learner's own names for known functions (an undefined Function('σ') and friends)
 UNARY.update({"σ": UNARY["sigmoid"], "logistic": UNARY["sigmoid"], "ln": UNARY["log"],
@@ -188,7 +191,7 @@ def _opaque(name: str, n_args: int) -> Callable[[list[Value]], Value]:
     def run(args: list[Value]) -> Value:
         v = mpmath.mpf(seed[20]) / 16 + mpmath.fsum(
             mpmath.sin(k * a + c) for k, c, (a, _) in zip(ks, cs, args))
-        return v, abs(v) + mpmath.fsum(m for _, m in args)
+        return v, max([_lg(v)] + [m for _, m in args]) + 1
 
     return run
 
@@ -208,7 +211,7 @@ def _number(expr: Any) -> Value:
         v = +mpmath.e
     else:
         v = mpmath.mpf(sp.Float(expr.evalf(mpmath.mp.dps + 5), mpmath.mp.dps + 5)._mpf_)
-    return v, abs(v)
+    return v, _lg(v)
 
 
 def compile_expr(expr: Any) -> Compiled:
@@ -232,7 +235,7 @@ def compile_expr(expr: Any) -> Compiled:
         finally:
             _MODE.complex = False
         if isinstance(v, mpmath.mpc):
-            if abs(v.imag) > mpmath.mpf(10) ** (8 - mpmath.mp.dps) * max(m, 1):
+            if v.imag and _lg(v.imag) > m + (8 - mpmath.mp.dps) * 3.33:
                 raise Undefined("not real")
             v = v.real
         return v, m
@@ -243,13 +246,13 @@ def compile_expr(expr: Any) -> Compiled:
 def _compile(expr: Any) -> Compiled:
     if isinstance(expr, sp.Symbol):
         name = expr.name
-        return lambda p: (p[name], abs(p[name]))
+        return lambda p: (p[name], _lg(p[name]))
     if expr.is_Number or isinstance(expr, sp.NumberSymbol) or expr is sp.I or expr in (sp.zoo, sp.nan):
         if expr is sp.I:
             def imaginary(p: Mapping[str, Any]) -> Value:
                 if not _complex_ok():
                     raise Undefined("not a real number")
-                return mpmath.mpc(0, 1), mpmath.mpf(1)
+                return mpmath.mpc(0, 1), 0.0
             return imaginary
         if expr in (sp.zoo, sp.nan, sp.oo, -sp.oo):
             def bad(p: Mapping[str, Any]) -> Value:
@@ -265,14 +268,16 @@ def _compile(expr: Any) -> Compiled:
         return const
     kids = [_compile(a) for a in expr.args]
     if isinstance(expr, sp.Add):
+        spread = math.log2(len(kids))
+
         def add(p: Mapping[str, Any]) -> Value:
             vals = [k(p) for k in kids]
-            return _real(mpmath.fsum(v for v, _ in vals)), mpmath.fsum(m for _, m in vals)
+            return mpmath.fsum([v for v, _ in vals]), max([m for _, m in vals]) + spread
         return add
     if isinstance(expr, sp.Mul):
         def mul(p: Mapping[str, Any]) -> Value:
             vals = [k(p) for k in kids]
-            return _real(mpmath.fprod(v for v, _ in vals)), mpmath.fprod(m for _, m in vals)
+            return mpmath.fprod([v for v, _ in vals]), sum([m for _, m in vals])
         return mul
     if isinstance(expr, sp.Pow):
         kb, ke = kids
@@ -294,7 +299,7 @@ def _compile(expr: Any) -> Compiled:
         def step(p: Mapping[str, Any]) -> Value:
             u, _ = kx(p)
             u = _strict_real(u)
-            return (k0(p)[0] if u == 0 else mpmath.mpf(u > 0)), mpmath.mpf(1)
+            return (k0(p)[0] if u == 0 else mpmath.mpf(u > 0)), 0.0
         return step
     if name == "log" and len(kids) == 2:  # log(x, b)
         kx, kb2 = kids
@@ -316,7 +321,8 @@ def _divide(a: Value, b: Value) -> Value:
     if b[0] == 0:
         raise Undefined("division by zero")
     v = _real(a[0] / b[0])
-    return v, abs(v) * (_ratio(a[1], a[0]) + _ratio(b[1], b[0]))
+    lb = _lg(b[0])  # absolute error of a/b: err_a/|b| + |a| err_b/b^2
+    return v, max(_lg(v), a[1] - lb, _lg(a[0]) + b[1] - 2 * lb) + 1
 
 
 def _power(base: Value, ex: Value) -> Value:
@@ -333,5 +339,6 @@ def _power(base: Value, ex: Value) -> Value:
         v = _real(mpmath.power(b, e))
     except (ValueError, ZeroDivisionError, OverflowError):
         raise Undefined("power not defined") from None
-    rel = (1 + abs(e)) * _ratio(mb, b) + abs(mpmath.log(abs(b))) * me
-    return v, abs(v) * (1 + rel)
+    lv = _lg(v)  # absolute error: |v| (|e| err_b/|b| + |ln b| err_e)
+    spread = max(math.log2(1 + float(abs(e))) + mb - _lg(b), math.log2(1 + float(abs(mpmath.log(abs(b))))) + me)
+    return v, lv + max(0.0, spread) + 1
