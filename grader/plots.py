@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 #: viridis, reversed (small error pale yellow, large error dark purple): readable with colour-blindness
 ERROR_BINS: tuple[tuple[float, str, str], ...] = (
     (1e-8, "#fde725", "below 10⁻⁸"),
@@ -174,23 +176,20 @@ def line_plot(plot: Mapping[str, Any], counterexample: Mapping[str, float] | Non
     def py(y: float) -> float:
         return round(top + (y1 - y) / (y1 - y0) * ph, 1)
 
+    x_px = np.round(left + (np.asarray(xs) - x0) / (x1 - x0) * pw, 1)
+
     def path(ys: Sequence[float | None]) -> str:
-        parts: list[str] = []
-        pen_up = True
-        prev: float | None = None
-        for x, y in zip(xs, ys):
-            if y is None or not math.isfinite(y):
-                pen_up = True
-                prev = None
-                continue
-            yy = min(max(py(y), top - 2 * ph), top + 3 * ph)
-            # a pole: from off one edge to off the other, or across most of the plot with a sign change
-            jump = prev is not None and (prev > y1 and y < y0 or prev < y0 and y > y1
-                                         or prev * y < 0 and abs(y - prev) > 0.75 * (y1 - y0))
-            parts.append(("M" if pen_up or jump else "L") + f"{px(x)} {yy}")
-            pen_up = False
-            prev = y
-        return " ".join(parts)
+        y = np.array([np.nan if v is None else v for v in ys], dtype=float)
+        ok = np.isfinite(y)
+        y_px = np.round(np.clip(top + (y1 - np.where(ok, y, 0.0)) / (y1 - y0) * ph, top - 2 * ph, top + 3 * ph), 1)
+        prev = np.concatenate(([np.nan], y[:-1]))
+        # a pole: from off one edge to off the other, or across most of the plot with a sign change
+        with np.errstate(invalid="ignore"):
+            jump = ((prev > y1) & (y < y0)) | ((prev < y0) & (y > y1)) | \
+                ((prev * y < 0) & (np.abs(y - prev) > 0.75 * (y1 - y0)))
+        move = ~np.concatenate(([False], ok[:-1])) | jump
+        return " ".join(f"{'M' if m else 'L'}{a:.1f} {b:.1f}"
+                        for m, a, b in zip(move[ok].tolist(), x_px[ok].tolist(), y_px[ok].tolist()))
 
     half = (xs[1] - xs[0]) / 2
     runs = _runs([_differs(a, r) for a, r in zip(ans, ref)])
