@@ -107,6 +107,7 @@ class _LRU:
 
 
 _CACHE = _LRU(CACHE_SIZE)
+_MP_LOCK = threading.RLock()
 
 
 def cache_info() -> CacheInfo:
@@ -278,7 +279,7 @@ def _points(variables: Sequence[Variable], seed: int) -> Iterator[dict[str, floa
 def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int) -> tuple[Any, Any]:
     """Each side's (value, magnitude) at ``point`` with ``dps`` digits, or the
     Undefined exception saying why it has no value there."""
-    with mpmath.workdps(dps):
+    with _MP_LOCK, mpmath.workdps(dps):  # mpmath's precision is process-global: one thread at a time
         p = {k: mpmath.mpf(v) for k, v in point.items()}
         out: list[Any] = []
         for f in (fa, fb):

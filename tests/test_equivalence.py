@@ -201,3 +201,13 @@ def test_verdict_is_frozen():
     v = verdict("x", "x")
     with pytest.raises(AttributeError):
         v.status = "not_equivalent"  # type: ignore[misc]
+
+
+def test_threads_share_the_engine_safely():
+    from concurrent.futures import ThreadPoolExecutor
+    clear_cache()
+    pairs = [("σ(x)(1-σ(x))", "1/(4*cosh(x/2)**2)", "equivalent"), ("2*x+3", "2*x+3.000001", "not_equivalent"),
+             ("exp(1000*x)/(1+exp(1000*x))", "1/(1+exp(-1000*x))", "equivalent")] * 4
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda p: verdict(p[0], p[1], seed=hash(p) % 7).status, pairs))
+    assert got == [p[2] for p in pairs]
