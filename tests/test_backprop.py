@@ -311,3 +311,60 @@ def test_cli_grades_a_backprop_file_and_the_report_draws_the_error_maps(tmp_path
     assert data["score"] == 8
     report = (tmp_path / "report.html").read_text()
     assert 'class="heatmap"' in report and "dW1" in report  # the error maps are drawn
+
+
+# ---------------------------------------------------------------- the exercise bank's authored mistakes
+
+
+def _fake_backward_run(item, outputs_per_case, loss_ref) -> RunResult:
+    """Outcomes as the sandbox would report them for a learner whose backward returns ``outputs_per_case``
+    and whose loss is the reference loss (evaluated here: it is the grader's own trusted code)."""
+    from grader import gradcheck
+
+    cases = make_cases(item)
+    outcomes = {}
+    for call in checker_for("backprop").calls(item):
+        if call.function == item.name:
+            i = int(call.id.rsplit("#", 1)[1])
+            value = outputs_per_case[i]
+            outcomes[call.id] = CallOutcome(call.id, "ok", encode_value(value), args_after=call.args)
+    case = cases[0]
+    outcomes[f"{item.name}#fd-base"] = CallOutcome("b", "ok", encode_value(loss_ref(case.X, case.Y, case.params,
+                                                                                    case.lam)))
+    for j, p in enumerate(gradcheck.plan(case.params)):
+        value = loss_ref(case.X, case.Y, gradcheck.perturbed(case.params, p), case.lam)
+        outcomes[f"{item.name}#fd{j}"] = CallOutcome(str(j), "ok", encode_value(value))
+    return RunResult(outcomes)
+
+
+@pytest.mark.parametrize("index", range(6), ids=["missing_sigmoid_prime", "sigmoid_prime_plus", "sigmoid_prime_of_z",
+                                                 "tanh_prime", "output_sigmoid_prime", "pre_activation_used"])
+def test_each_authored_backward_mistake_gets_its_authored_feedback(catalogue, index):
+    item = catalogue["backprop"].item("backward")
+    assert len(item.mistakes) == 6
+    m = item.mistakes[index]
+    outputs = [m.answer(c.X, c.Y, c.params, c.lam) for c in make_cases(item)]
+    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+        "loss").reference), "backprop")
+    assert res.diagnosis == m.tag
+    assert res.feedback.endswith(m.feedback) and res.points < res.max_points
+    assert res.evidence["loss_consistent"] is False
+
+
+def test_reference_outputs_in_a_fake_run_get_full_marks(catalogue):
+    item = catalogue["backprop"].item("backward")
+    outputs = [item.reference(c.X, c.Y, c.params, c.lam) for c in make_cases(item)]
+    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+        "loss").reference), "backprop")
+    assert res.status == "passed" and res.evidence["loss_consistent"] is True
+
+
+@pytest.mark.parametrize("factor,tag", [(3.0, "scaled"), (-1.0, "sign_error"), (0.5, "scaled")])
+def test_any_constant_factor_is_recognised_and_reported(catalogue, factor, tag):
+    item = catalogue["backprop"].item("backward")
+    outputs = [{k: factor * v for k, v in item.reference(c.X, c.Y, c.params, c.lam).items()}
+               for c in make_cases(item)]
+    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+        "loss").reference), "backprop")
+    assert res.diagnosis == tag and res.points == 0
+    assert res.evidence["factors"] == {k: pytest.approx(factor) for k in ("dW1", "db1", "dW2", "db2")}
