@@ -183,3 +183,22 @@ def test_print_layout(browser, report, tmp_path):
         assert pdf.startswith("JVBERi0")  # base64 of "%PDF-"
     finally:
         page.close()
+
+
+def test_accessibility_tree_names_every_picture_and_link(browser, report, heatmap_report):
+    for path, pictures in ((report, 3), (heatmap_report, 3)):
+        page = browser.open(path.as_uri())
+        try:
+            nodes = page.call("Accessibility.getFullAXTree")["nodes"]
+            images = [n for n in nodes if n.get("role", {}).get("value") == "image" and not n.get("ignored")]
+            assert len(images) >= pictures
+            assert all(n.get("name", {}).get("value", "").strip() for n in images)
+            meters = [n for n in nodes if n.get("role", {}).get("value") == "meter"]
+            assert meters and all("points" in n["name"]["value"] for n in meters)
+            # every in-page link lands on an element, and headings never skip a level
+            assert page.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]'))"
+                                 ".every(a => document.getElementById(a.getAttribute('href').slice(1)))")
+            levels = page.evaluate("Array.from(document.querySelectorAll('h1,h2,h3,h4')).map(h => +h.tagName[1])")
+            assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:]))
+        finally:
+            page.close()
