@@ -180,7 +180,9 @@ def test_loss_built_on_a_wrong_forward_is_not_charged_again(tmp_path, backprop):
                                     "A2": "carried_forward"}
     assert fwd.points == pytest.approx(1.5) and "b1 is not added" in fwd.feedback
     assert loss.points == loss.max_points and "matches the loss of your own forward" in loss.feedback
+    assert loss.evidence["first_wrong_step"] == "forward"
     assert items["backward"].evidence["first_wrong_step"] == "forward"
+    assert items["backward"].details[0].startswith("the first step that went wrong is forward")
 
 
 def test_sgd_step_on_the_learners_own_gradients(tmp_path, backprop):

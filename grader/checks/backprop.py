@@ -277,7 +277,7 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
                        modified)
     own_expected = _loss_of_own_forward(item, run, cases)
     if all(o is not None and _close(v, o, item.rtol) for v, o in zip(values, own_expected)):
-        evidence["keys"] = {"J": "carried_forward"}
+        evidence.update(keys={"J": "carried_forward"}, first_wrong_step="forward")
         return _finish(item, exercise, item.points,
                        "your loss formula is right: it matches the loss of your own forward's A2, which differs "
                        "from the expected A2 (fix forward first)", [], evidence, None, modified)

@@ -230,6 +230,9 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         not loss_right else None
     if first_step:
         evidence["first_wrong_step"] = first_step
+        if first_step != "backward":
+            details.insert(0, f"the first step that went wrong is {first_step}: fix it first, then check "
+                              f"backward against it again")
     earned = item.points * sum(1 for k in GRAD_KEYS if status[k] != "wrong") / len(GRAD_KEYS)
     if really_wrong:
         k = really_wrong[0]
