@@ -178,6 +178,7 @@ UNARY: dict[str, Callable[[Any, Any], Value]] = {
 }
 # the learner's own names for known functions (an undefined Function('σ') and friends)
 UNARY.update({"σ": UNARY["sigmoid"], "logistic": UNARY["sigmoid"], "ln": UNARY["log"],
+              "sqrt": _singular(mpmath.sqrt), "abs": UNARY["Abs"],
               "relu": lambda u, mu: (max(u, mpmath.mpf(0)), mu), "ReLU": lambda u, mu: (max(u, mpmath.mpf(0)), mu)})
 
 

@@ -91,3 +91,9 @@ def test_tree_size_is_bounded_and_iterative():
         deep = sp.sin(deep, evaluate=False)
     with pytest.raises(TooLarge):
         tree_size(deep)
+
+
+def test_undefined_functions_with_known_names_mean_those_functions():
+    for name, real in (("tanh", sp.tanh), ("sqrt", sp.sqrt), ("ln", sp.log), ("relu", lambda z: sp.Max(z, 0))):
+        learner = sp.Function(name)(x**2 + 1)
+        assert compare(real(x**2 + 1), learner, [Variable("x")]).status == "equivalent", name
