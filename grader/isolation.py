@@ -111,8 +111,15 @@ def _mkdirs(path: str, have: set[str]) -> list[str]:
 
 
 def catalogue_masks() -> list[str]:
-    """Directories hidden under an empty tmpfs: the installed catalogue (reference solutions)."""
-    return [d for d in (os.path.join(PACKAGE_DIR, "_catalog"),) if os.path.isdir(d)]
+    """Directories hidden under an empty tmpfs: every installed catalogue (reference solutions).
+
+    Not only this package's: a source checkout may run while the venv also holds an installed copy.
+    """
+    found = {os.path.join(PACKAGE_DIR, "_catalog")}
+    for entry in sys.path:
+        if entry and os.path.isabs(entry):
+            found.add(os.path.join(os.path.realpath(entry), "grader", "_catalog"))
+    return sorted(d for d in found if os.path.isdir(d))
 
 
 def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,

@@ -143,3 +143,11 @@ def test_file_size_limit_stops_a_writer(tmp_path):
 
 def test_interpreter_runs_isolated_without_bytecode():
     assert isolation.python_argv() == [sys.executable, "-I", "-B"]
+
+
+def test_every_installed_catalogue_on_the_path_is_masked(tmp_path, monkeypatch):
+    """A checkout may run while the venv also holds an installed copy with grader/_catalog."""
+    other = tmp_path / "site-packages"
+    (other / "grader" / "_catalog" / "solutions").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", sys.path + [str(other)])
+    assert str(other / "grader" / "_catalog") in isolation.catalogue_masks()
