@@ -13,7 +13,6 @@ import pytest
 from grader.render import prairielearn
 from grader.results import ErrorInfo
 
-from .conftest import SUBMISSIONS
 
 GRADER = shutil.which("grader")
 
@@ -42,13 +41,14 @@ def test_import_time_exception_is_graded_zero_not_invalid(ci_result):
     assert "Your file could not be run: NameError: x" in doc["message"]
 
 
-def test_cli_format_prairielearn(tmp_path):
+def test_cli_format_prairielearn(tmp_path, tiny_catalogue):
+    sub = tmp_path / "tiny.py"
+    sub.write_text("from sympy import exp\n\ndef d_exp(x):\n    return exp(x)\n\ndef d_square(x):\n    return x\n")
     cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
-    out = subprocess.run([*cmd, "grade", str(SUBMISSIONS / "partly_wrong_derivatives.py"), "--exercise",
-                          "derivatives", "--json", str(tmp_path / "results.json"), "--format", "prairielearn",
-                          "--quiet"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([*cmd, "grade", str(sub), "--catalog", str(tiny_catalogue), "--json",
+                          str(tmp_path / "results.json"), "--format", "prairielearn", "--quiet"],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     doc = json.loads((tmp_path / "results.json").read_text())
-    score, max_score = (float(x) for x in out.stdout.strip().split("/"))
-    assert 0 < doc["score"] < 1 and doc["score"] == pytest.approx(score / max_score)
-    assert sum(t["max_points"] for t in doc["tests"]) == max_score
+    assert doc["gradable"] is True and doc["score"] == pytest.approx(1 / 3)
+    assert [(t["name"], t["points"], t["max_points"]) for t in doc["tests"]] == [("d_exp", 1, 1), ("d_square", 0, 2)]
