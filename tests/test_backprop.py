@@ -370,3 +370,24 @@ def test_any_constant_factor_is_recognised_and_reported(catalogue, factor, tag):
         "loss").reference), "backprop")
     assert res.diagnosis == tag and res.points == 0
     assert res.evidence["factors"] == {k: pytest.approx(factor) for k in ("dW1", "db1", "dW2", "db2")}
+
+
+@pytest.mark.parametrize("returned,diagnosis,fragment", [
+    ("None", "numeric_type", "it returned None: did you forget the return statement?"),
+    ("[1, 2]", "numeric_type", "backward should return a dict with keys dW1, db1, dW2, db2; it returned a list"),
+    ("{k: [[0.0]] for k in ('dW1', 'db1', 'dW2', 'db2')}", "numeric_type", "dW2 should be an array of shape (2, 4)"),
+    ("{k: v.astype(complex) for k, v in _right_backward(X, Y, params, lam).items()}", "numeric_dtype", "is complex"),
+    ("{k: v.astype(int) for k, v in _right_backward(X, Y, params, lam).items()}", "numeric_values",
+     "integer dtype"),
+    ("{k: v * np.nan for k, v in _right_backward(X, Y, params, lam).items()}", "numeric_nonfinite",
+     "dW2 contains NaN"),
+    ("{k: v * 0 for k, v in _right_backward(X, Y, params, lam).items()}", "zero", "dW2 is zero everywhere"),
+], ids=["none", "list", "lists", "complex", "int", "nan", "zero"])
+def test_odd_backward_results_get_specific_messages(tmp_path, backprop, returned, diagnosis, fragment):
+    path = write(tmp_path, f"def backward(X, Y, params, lam):\n    return {returned}\n",
+                 base=_with_renamed_backward(tmp_path))
+    items = grade(path, backprop)  # warnings are errors in this suite: none may escape the checks
+    back = items["backward"]
+    assert back.diagnosis == diagnosis and back.points == 0
+    assert fragment in back.feedback
+    assert all(i.diagnosis != "grader_error" for i in items.values())

@@ -19,6 +19,7 @@ Each of the four gradients is worth a quarter of the item.
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -116,6 +117,8 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
         if differs and all(agrees(o.get(key), g[key], item.rtol, item.atol, SCALE_FLOOR)
                            for o, g in zip(outputs, got)):
             return Diagnosis(m.tag, m.feedback)
+    if any(not isinstance(g[key], np.ndarray) or g[key].dtype.kind != "f" for g in got):
+        return None  # integers truncate: the comparison's own message says so
     f32 = any(_is_f32(g[key]) for g in got)
     fits = []
     for c, g, r in zip(cases, got, refs):
@@ -165,6 +168,12 @@ def _own_loss_gradients(item: BackpropItem, run: RunResult, case: Case) -> tuple
 
 def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     """Judge ``backward``: see the module docstring."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN from the learner must not turn into warnings here
+        return _check(item, run, exercise)
+
+
+def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     cases = make_cases(item)
     got: list[dict[str, Any]] = []
     for i, case in enumerate(cases):
@@ -173,10 +182,10 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         if problem:
             return problem
         value = decoded(outcome)[1]
-        top = compare_values({k: np.zeros(1) for k in GRAD_KEYS}, value, "backward's result")
-        if top is not None and top.kind in ("type", "keys"):
-            return result(item, exercise, passed=False, diagnosis=f"numeric_{top.kind}",
-                          feedback=f"{top.message} (network with {case.describe()})")
+        problem_text = _not_a_gradient_dict(value)
+        if problem_text:
+            return result(item, exercise, passed=False, diagnosis=problem_text[0],
+                          feedback=f"{problem_text[1]} (network with {case.describe()})")
         got.append(value)
     refs = [item.reference(c.X, c.Y, c.params, c.lam) for c in cases]
     first: dict[str, tuple[int, Mismatch]] = {}
@@ -198,7 +207,7 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         fd_maps = {}
         for k in GRAD_KEYS:
             g0 = got[0][k]
-            if isinstance(g0, np.ndarray) and g0.shape == fd[k[1:]].value.shape:
+            if isinstance(g0, np.ndarray) and g0.shape == fd[k[1:]].value.shape and g0.dtype.kind in "iuf":
                 cmp = gradcheck.compare_with_fd(g0, fd[k[1:]], FD_RTOL, FD_SCALE_FLOOR * scale)
                 consistent[k] = cmp.ok
                 fd_maps[k] = _plain(cmp.rel_errors)
@@ -268,6 +277,18 @@ def check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     passed = earned >= item.points
     return result(item, exercise, passed=passed, points=round(earned, 6), feedback=feedback, details=tuple(details),
                   diagnosis=None if passed else diagnosis, evidence=evidence)
+
+
+def _not_a_gradient_dict(value: Any) -> tuple[str, str] | None:
+    """(diagnosis, message) when backward's result is not a dict holding the four gradients."""
+    if not isinstance(value, dict):
+        what = "None: did you forget the return statement?" if value is None else f"a {type(value).__name__}"
+        return "numeric_type", f"backward should return a dict with keys {', '.join(GRAD_KEYS)}; it returned {what}"
+    missing = [k for k in GRAD_KEYS if k not in value]
+    if missing:
+        has = f" (it has {', '.join(map(repr, list(value)[:8]))})" if value else ""
+        return "numeric_keys", f"backward's result is missing {', '.join(map(repr, missing))}{has}"
+    return None
 
 
 def _keys_sharing(key: str, wrong: list[str], diagnoses: dict[str, Diagnosis | None]) -> str:

@@ -51,6 +51,8 @@ def _all_close(values: Sequence[float], targets: Sequence[float], tol: float) ->
 
 
 def _scale(key: str, s: Sequence[float], ms: Sequence[int], tol: float) -> Diagnosis:
+    if _all_close(s, [0.0] * len(s), tol):
+        return Diagnosis("zero", f"{key} is zero everywhere: nothing of the gradient gets through", 0.0)
     if _all_close(s, [-1.0] * len(s), tol):
         return Diagnosis("sign_error", f"{key} has the wrong sign: it is -1 × the gradient "
                                        f"(dZ2 = A2 - Y, not Y - A2)", -1.0)
