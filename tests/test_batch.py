@@ -123,21 +123,9 @@ def test_batch_grades_a_class_and_writes_every_output(catalog, tmp_path):
     assert [(r[0], r[2], r[7]) for r in subs_rows] == [("alice", "alice/tiny.py", "ok"), ("bob", "bob/tiny.py", "ok"),
                                                        ("carol", "carol/tiny.py", "error"),
                                                        ("dave", "dave/tiny.py", "ok")]  # same file as alice
-
-
-def test_rerun_skips_unchanged_and_regrades_changed_files(catalog, tmp_path):
-    subs = write_class(tmp_path / "class", {"alice_tiny.py": GOOD, "bob_tiny.py": SIGN})
-    out = tmp_path / "out"
-    assert batch(catalog, subs, out).returncode == 0
-    again = batch(catalog, subs, out)
-    assert "graded 0, already graded 2" in again.stdout
-    (subs / "bob_tiny.py").write_text(GOOD)
-    third = batch(catalog, subs, out)
-    assert "graded 1, already graded 1" in third.stdout
-    assert csv_rows(out)["bob"] == ["1", "2", "3", "3", "3"]
-    forced = batch(catalog, subs, out, "--regrade")
-    assert "graded 2, already graded 0" in forced.stdout
-    assert len(gradebook_rows(out)[0]) == 2  # regrading replaces, never duplicates
+    again = batch(catalog, subs, out)  # nothing changed: nothing graded, same outputs
+    assert again.returncode == 0 and "graded 0, already graded 4" in again.stdout
+    assert gradebook_rows(out)[0] == subs_rows
 
 
 def _workers_of(out: Path) -> list[int]:
@@ -175,7 +163,7 @@ SLOW = "import time\ntime.sleep(0.2)\n"
 
 @pytest.fixture(scope="module")
 def slow_class(tmp_path_factory) -> Path:
-    files = {f"learner{i:02d}/tiny.py": f"# learner {i}\n" + SLOW + (GOOD if i % 3 else SIGN) for i in range(10)}
+    files = {f"learner{i:02d}/tiny.py": f"# learner {i}\n" + SLOW + (GOOD if i % 3 else SIGN) for i in range(6)}
     return write_class(tmp_path_factory.mktemp("slow") / "class", files)
 
 
@@ -193,12 +181,12 @@ def test_interrupted_batch_resumes_to_the_same_gradebook(catalog, slow_class, re
     out = tmp_path / "out"
     proc = _start(catalog, slow_class, out)
     deadline = time.monotonic() + 60
-    while _recorded(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
+    while _recorded(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(how)
     stdout, _ = proc.communicate(timeout=30)
     done_before = _recorded(out)
-    assert 3 <= done_before < 10, "the run was not interrupted part-way"
+    assert 2 <= done_before < 6, "the run was not interrupted part-way"
     if how == signal.SIGINT:
         assert proc.returncode == 130 and "run the same command to resume" in stdout
     deadline = time.monotonic() + 10
@@ -207,10 +195,10 @@ def test_interrupted_batch_resumes_to_the_same_gradebook(catalog, slow_class, re
     assert _workers_of(out) == [], "workers outlived the batch"
     resumed = batch(catalog, slow_class, out)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"graded {10 - done_before}, already graded {done_before}" in resumed.stdout
+    assert f"graded {6 - done_before}, already graded {done_before}" in resumed.stdout
     reference = reference_out
     (got_subs, got_items), (want_subs, want_items) = gradebook_rows(out), gradebook_rows(reference)
-    assert got_subs == want_subs and len(got_subs) == 10  # no learner lost or counted twice
+    assert got_subs == want_subs and len(got_subs) == 6  # no learner lost or counted twice
     assert got_items == want_items
     assert csv_rows(out) == csv_rows(reference)
     runs = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT interrupted FROM runs ORDER BY id").fetchall()
@@ -242,18 +230,17 @@ def test_hostile_names_stay_inside_the_output_folder_and_are_escaped(catalog, tm
 
 
 def test_a_hostile_submission_does_not_change_the_others(catalog, tmp_path):
-    good = {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": GOOD}
-    calm = write_class(tmp_path / "calm", good)
-    rough = write_class(tmp_path / "rough", {**good, "mallory/tiny.py": HOSTILE, "trent/tiny.py": BROKEN})
-    assert batch(catalog, calm, tmp_path / "calm_out", "--jobs", "2").returncode == 0
-    res = batch(catalog, rough, tmp_path / "rough_out", "--jobs", "2")
+    rough = write_class(tmp_path / "class", {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": GOOD + "\n",
+                                             "mallory/tiny.py": HOSTILE, "trent/tiny.py": BROKEN})
+    res = batch(catalog, rough, tmp_path / "out", "--jobs", "2")  # mallory shares the machine with the others
     assert res.returncode == 0, res.stderr
-    calm_subs, calm_items = gradebook_rows(tmp_path / "calm_out")
-    rough_subs, rough_items = gradebook_rows(tmp_path / "rough_out")
-    assert [r for r in rough_subs if r[0] in ("alice", "bob", "carol")] == calm_subs
-    assert [r for r in rough_items if r[0] in ("alice", "bob", "carol")] == calm_items
-    mallory = next(r for r in rough_subs if r[0] == "mallory")
-    assert mallory[5] == 2 and mallory[7] == "timeout"  # d_exp looped; d_square still graded
+    subs, items = gradebook_rows(tmp_path / "out")
+    status = {r[0]: (r[5], r[7]) for r in subs}
+    assert status == {"alice": (3, "ok"), "bob": (2, "ok"), "carol": (3, "ok"), "mallory": (2, "timeout"),
+                      "trent": (0, "error")}  # mallory's d_exp looped; her d_square is still graded
+    verdicts = {(r[0], r[2]): (r[7], r[8]) for r in items}
+    assert verdicts[("bob", "d_exp")] == ("failed", "sign_error")
+    assert all(verdicts[(who, item)] == ("passed", None) for who in ("alice", "carol") for item in ("d_exp", "d_square"))
     assert not list(rough.rglob("left_behind.txt"))
 
 

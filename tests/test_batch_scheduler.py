@@ -116,3 +116,12 @@ def test_unreadable_result_zeroes_every_item():
     res = unreadable_result(EX, "a/tiny.py", "a/tiny.py is not UTF-8 text")
     assert res.score == 0 and res.import_error is not None
     assert [(i.status, i.diagnosis) for i in res.items] == [("error", "unreadable")]
+
+
+def test_regrade_grades_everything_again(fake, tmp_path):
+    out = tmp_path / "out"
+    found = discovery(tmp_path, {"ann": "a1", "bob": "b1"})
+    batch.grade_batch(found, {"tiny": EX}, batch.BatchOptions(out, jobs=1))
+    run = batch.grade_batch(found, {"tiny": EX}, batch.BatchOptions(out, jobs=1, regrade=True))
+    assert (run.graded, run.skipped) == (2, 0)
+    assert len(stored(out)) == 2
