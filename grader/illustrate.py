@@ -46,7 +46,10 @@ def _window(var: Variable, point: float | None) -> tuple[float, float]:
     """The stretch of the variable's domain to draw: around 0, inside open bounds, including ``point``."""
     if var.lo is not None and var.hi is not None:
         pad = (var.hi - var.lo) * 0.01
-        return var.lo + pad, var.hi - pad
+        lo, hi = var.lo + pad, var.hi - pad
+        if point is not None and var.lo < point < var.hi:
+            lo, hi = min(lo, (var.lo + point) / 2), max(hi, (var.hi + point) / 2)
+        return lo, hi
     if var.lo is not None:
         lo, hi = var.lo + 0.02, var.lo + 5.0
     elif var.hi is not None:
@@ -55,8 +58,10 @@ def _window(var: Variable, point: float | None) -> tuple[float, float]:
         lo, hi = -4.0, 4.0
     if point is not None and abs(point) <= MAX_REACH:
         span = hi - lo
-        if point > hi - 0.05 * span:
+        if point > hi - 0.05 * span and (var.hi is None or point < var.hi):
             hi = point + 0.1 * (point - lo)
+            if var.hi is not None:
+                hi = min(hi, var.hi - 0.5 * (var.hi - point))
         if point < lo + 0.05 * span and (var.lo is None or point > var.lo):
             lo = point - 0.1 * (hi - point)
             if var.lo is not None:

@@ -201,3 +201,15 @@ def test_differences_almost_everywhere_are_said_not_shaded():
     ans = [1.0 if i in (5, 12) else 2.0 for i in range(20)]
     p = line_plot({"variable": "x", "x": xs, "answer": ans, "reference": ref})
     assert p is not None and p.bands == () and "almost everywhere" in p.summary
+
+
+@pytest.mark.parametrize("var,point", [
+    (Variable("x", lo=0.0), 0.001), (Variable("x", hi=0.0), -0.001), (Variable("x", lo=0.0), 30.0),
+    (Variable("x", hi=0.0), -30.0), (Variable("x", lo=-1.0, hi=1.0), 0.999),
+], ids=["near-lower-bound", "near-upper-bound", "far-right", "far-left", "interval"])
+def test_window_stays_inside_the_domain_and_shows_the_counterexample(var, point):
+    from grader.illustrate import _window
+
+    lo, hi = _window(var, point)
+    assert (var.lo is None or lo > var.lo) and (var.hi is None or hi < var.hi)
+    assert lo <= point <= hi
