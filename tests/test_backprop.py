@@ -112,6 +112,7 @@ def test_every_correct_submission_gets_full_marks(path, backprop):
     items = grade(path, backprop)
     assert {name: (i.points, i.feedback) for name, i in items.items() if i.points < i.max_points} == {}
     assert items["backward"].evidence["loss_consistent"] is True
+    assert "fd_error_maps" not in items["backward"].evidence  # nothing to locate
 
 
 def test_missing_sigma_prime_is_located_in_the_hidden_layer(backprop):

@@ -19,9 +19,9 @@ Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
 ``error_maps``       per key, nested lists of per-entry relative errors against the
                      reference on network ``map_case`` (None where not finite); an
                      entry is wrong above ``rtol`` (float32 answers: the float32 rtol)
-``fd_error_maps``    backward only: per key, relative errors of the learner's
-                     gradients against finite differences of their own loss (network 0),
-                     judged at ``fd_rtol`` plus the loss's rounding noise
+``fd_error_maps``    backward only, when some gradient disagrees with finite differences
+                     of the learner's own loss (network 0): per key, relative errors
+                     against them, judged at ``fd_rtol`` plus the loss's rounding noise
 ``loss_consistent``  backward only: does backward match finite differences of the learner's loss
 ``modified``         names of arguments changed in place
 """
