@@ -53,14 +53,19 @@ class _Forked:
         sock = self.pool._sock
         if sock is None:
             return None
-        sock.settimeout(10.0)  # the zygote answers at once; a learner cannot block it
-        try:
-            msg, _ = recv(sock)
-        except (OSError, ValueError):
-            msg = None
-        finally:
-            if self.pool._sock is not None:
-                sock.settimeout(None)
+        msg = None
+        # its streams are closed, so it is exiting; if it closed them itself and lingers, kill it
+        for patience in (2.0, 10.0):
+            sock.settimeout(patience)
+            try:
+                msg, _ = recv(sock)
+                break
+            except socket.timeout:
+                self.kill()
+            except (OSError, ValueError):
+                break
+        if self.pool._sock is not None:
+            sock.settimeout(None)
         if not isinstance(msg, dict) or not msg.get("clean"):
             self.pool._discard()
         return msg.get("status") if isinstance(msg, dict) and isinstance(msg.get("status"), int) else None

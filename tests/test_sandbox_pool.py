@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -145,3 +146,15 @@ def test_timeout_in_pool_kills_only_that_learner(pool, catalogue, tmp_path):
     assert by["d_exp"].points == 0 and by["d_exp"].diagnosis == "timeout"
     assert by["d_log"].points == 1
     assert pool.started == 1
+
+
+def test_learner_that_closes_its_streams_and_lingers_is_killed(pool, catalogue, tmp_path):
+    path = tmp_path / "quiet_derivatives.py"
+    path.write_text("import os, time\nfor fd in range(1, 64):\n    try:\n        os.close(fd)\n"
+                    "    except OSError:\n        pass\ntime.sleep(60)\n")
+    started = time.monotonic()
+    result = _run(pool, path, catalogue)
+    assert result.score == 0 and result.import_error is not None
+    assert time.monotonic() - started < 15
+    good = _run(pool, SUBMISSIONS / "partly_wrong_derivatives.py", catalogue)
+    assert good.score > 0
