@@ -14,7 +14,7 @@ import json
 import os
 import select
 import shutil
-import subprocess
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,17 +77,17 @@ class Browser:
         self.timeout = timeout
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-        # the browser expects the pipe on fds 3 and 4; copy them above 10 first so dup2 cannot clobber
+        # the browser expects the pipe on fds 3 and 4; copy them above 10 first so dup2 cannot clobber.
+        # posix_spawn wires them without running Python code in the child (safe with threads).
         hi_r, hi_w = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-
-        def wire() -> None:
-            os.dup2(hi_r, 3)
-            os.dup2(hi_w, 4)
-
-        self.proc = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=wire)
+        argv = [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe", "about:blank"]
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, hi_r, 3), (os.POSIX_SPAWN_DUP2, hi_w, 4)]
+        for fd in (self._to_child, self._from_child):
+            os.set_inheritable(fd, False)
+        self.pid = os.posix_spawn(binary, argv, dict(os.environ), file_actions=actions, setpgroup=0)
         for fd in (to_child_r, from_child_w, hi_r, hi_w):
             os.close(fd)
         self._buf = b""
@@ -105,7 +105,7 @@ class Browser:
                 raise CDPError("timed out waiting for the browser")
             chunk = os.read(self._from_child, 1 << 16)
             if not chunk:
-                raise CDPError(f"the browser closed the pipe (exit status {self.proc.poll()})")
+                raise CDPError("the browser closed the pipe (it exited)")
             self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
         return json.loads(raw)
@@ -178,10 +178,12 @@ class Browser:
             self.call("Browser.close")
         except (CDPError, OSError):
             pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        deadline = time.monotonic() + 5
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.killpg(self.pid, signal.SIGKILL)  # the browser's own process group: it and its helpers
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.05)
         os.close(self._to_child)
         os.close(self._from_child)
