@@ -8,7 +8,9 @@ inside the folder, and only regular files count):
   (``derivatives.py``, ``quiz.toml``). The learner is the first folder below
   the part of the path every such file shares: ``alice/derivatives.py`` and
   ``submitted/alice/derivatives.py`` both belong to ``alice``, and so does
-  nbgrader's ``submitted/alice/ps1/derivatives.py``.
+  nbgrader's ``submitted/alice/ps1/derivatives.py``. When every learner folder
+  starts with the same ``something-`` (GitHub Classroom's
+  ``derivatives-alice``, ``derivatives-bob``), that part is dropped.
 * **flat**: a file named ``<learner>_<exercise>`` or ``<learner>-<exercise>``
   (``alice_derivatives.py``), anywhere; the longest matching exercise name wins.
 
@@ -151,6 +153,15 @@ def _match_exercise(name: str, suffix: str, exercises: Sequence[Exercise]) -> tu
     return best
 
 
+def _classroom_prefix(names: set[str]) -> str:
+    """The ``assignment-`` that GitHub Classroom puts before every username, when all folders share it."""
+    if len(names) < 2:
+        return ""
+    prefix = os.path.commonprefix(sorted(names))
+    prefix = prefix[: prefix.rfind("-") + 1]
+    return prefix if prefix and all(len(n) > len(prefix) for n in names) else ""
+
+
 def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Discovery:
     """Find every submission below ``root`` and whose it is (see the module docstring for the rules)."""
     root = Path(root).resolve()
@@ -176,8 +187,9 @@ def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Dis
     found: list[tuple[str, str, Path]] = [(learner, ex, p) for p, learner, ex in flat_hits]
     if folder_hits:
         common = os.path.commonprefix([dirs for _, dirs, _ in folder_hits])
-        for path, dirs, ex in folder_hits:
-            found.append((display_name(dirs[min(len(common), len(dirs) - 1)]), ex, path))
+        folders = [(display_name(dirs[min(len(common), len(dirs) - 1)]), ex, path) for path, dirs, ex in folder_hits]
+        strip = _classroom_prefix({name for name, _, _ in folders})
+        found += [(name[len(strip):], ex, path) for name, ex, path in folders]
     submissions: dict[tuple[str, str], Submission] = {}
     for learner, ex, path in sorted(found, key=lambda t: str(t[2])):
         rel = display_name(str(path.relative_to(root)))

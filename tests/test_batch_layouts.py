@@ -40,7 +40,11 @@ def found(root: Path) -> set[tuple[str, str]]:
      {("alice", "derivatives"), ("bob", "derivatives")}),
     (["submitted/alice/derivatives.py"], {("alice", "derivatives")}),
     (["alice/quiz.toml"], {("alice", "quiz")}),
-], ids=["folders", "nested", "nbgrader", "one-learner-nested", "quiz-toml"])
+    (["hw1-alice/derivatives.py", "hw1-bob/derivatives.py"], {("alice", "derivatives"), ("bob", "derivatives")}),
+    (["hw1-alice/derivatives.py", "bob/derivatives.py"], {("hw1-alice", "derivatives"), ("bob", "derivatives")}),
+    (["hw1-alice/derivatives.py"], {("hw1-alice", "derivatives")}),
+], ids=["folders", "nested", "nbgrader", "one-learner-nested", "quiz-toml", "classroom", "no-shared-prefix",
+        "one-classroom-repo"])
 def test_folder_per_learner(tmp_path, files, expected):
     make(tmp_path, *files)
     d = discover(tmp_path, EXERCISES)
