@@ -17,6 +17,7 @@ Two modes, chosen once per process (``resolve_mode``) and reported in every resu
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
 import os
 import resource
@@ -84,13 +85,11 @@ def next_uid() -> int:
 
 def _bind_roots() -> list[str]:
     """Host directories the child's interpreter needs, each bound read-only at its own path."""
-    import mpmath
-    import numpy
-    import sympy
-
     roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), PACKAGE_DIR}
-    for mod in (numpy, sympy, mpmath):
-        roots.add(str(Path(mod.__file__).resolve().parent))  # type: ignore[arg-type]
+    for name in ("numpy", "sympy", "mpmath"):  # located, not imported
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            roots.add(str(Path(spec.origin).resolve().parent))
     exe = os.path.realpath(sys.executable)
     roots.add(os.path.dirname(exe))
     keep = sorted(roots)
@@ -170,7 +169,7 @@ def bwrap_works() -> str | None:
     probe = "import os, sys; sys.stdout.write(str(os.getuid()))"
     uid = next_uid()
     try:
-        proc = subprocess.run(bwrap_argv(python_argv() + ["-c", probe], uid=uid, scratch_bytes=1 << 20),
+        proc = subprocess.run(bwrap_argv(python_argv() + ["-S", "-c", probe], uid=uid, scratch_bytes=1 << 20),
                               capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap failed to start: {exc}"
