@@ -261,8 +261,12 @@ def _pool(m: list[list[float | None]]) -> tuple[list[list[float | None]], int, i
     return out, rs, cs
 
 
-def heatmap(name: str, data: Any, tolerance: float = 1e-6) -> Heatmap | None:
-    """Cells coloured by relative error for one parameter; None when ``data`` is not a matrix."""
+def heatmap(name: str, data: Any, tolerance: float = 1e-6, accepted: bool = False) -> Heatmap | None:
+    """Cells coloured by relative error for one parameter; None when ``data`` is not a matrix.
+
+    ``accepted``: the checker judged this parameter right (its tolerance may be looser than
+    ``tolerance``, e.g. for float32), so the caption says so instead of counting entries.
+    """
     try:
         m = _matrix(data)
     except (TypeError, ValueError):
@@ -290,7 +294,11 @@ def heatmap(name: str, data: Any, tolerance: float = 1e-6) -> Heatmap | None:
     cols_l = () if pooled else tuple(Tick(margin + j * cell + cell / 2, str(j)) for j in range(n_cols) if j % every == 0)
     shape = f"{n_rows} × {n_cols}" if n_rows > 1 else f"{n_cols} entries"
     tol = _tolerance_text(tolerance)
-    if bad:
+    if accepted:
+        finite = [abs(v) for v, _, _ in flat if v is not None and math.isfinite(v)]
+        summary = (f"{name} ({shape}): accepted; the largest relative error is "
+                   f"{max(finite, default=0.0):.2g}.")
+    elif bad:
         worst = max(bad, key=lambda t: math.inf if t[0] is None or not math.isfinite(t[0]) else abs(t[0]))
         wv = "not finite" if worst[0] is None or not math.isfinite(worst[0]) else f"{abs(worst[0]):.2g}"
         idx = f"({worst[1]}, {worst[2]})" if n_rows > 1 else f"{worst[2]}"

@@ -230,3 +230,11 @@ def _structure(text: str) -> list[tuple[str, tuple[str, ...]]]:
 def test_no_learner_string_changes_the_page_structure(text):
     """Whatever the learner's strings hold, the page has the same elements and attributes."""
     assert _structure(text) == _structure("plain")
+
+
+def test_parameters_the_checker_accepted_are_captioned_as_accepted():
+    ev = {"error_maps": {"dW1": [[0.5, 0.0]], "db1": [3e-6, 0.0]}, "keys": {"dW1": "wrong", "db1": "ok"}}
+    page = html.render(exercise(ItemResult("backprop", "backward", "backprop", 4, 2, "failed", "dW1 wrong",
+                                           evidence=ev)))
+    assert "db1 (2 entries): accepted; the largest relative error is 3e-06." in page
+    assert "dW1 (1 × 2)" not in page and "dW1 (2 entries): 1 of 2 entries" in page

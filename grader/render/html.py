@@ -134,7 +134,9 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
         return ()
     tol = ev.get("rtol", 1e-6)
     tol = float(tol) if isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0 else 1e-6
-    out = (heatmap(str(name), data, tol) for name, data in maps.items())
+    keys = ev.get("keys") if isinstance(ev.get("keys"), Mapping) else {}
+    out = (heatmap(str(name), data, tol, accepted=key == "error_maps" and keys.get(name) == "ok")
+           for name, data in maps.items())
     return tuple(h for h in out if h is not None)
 
 
