@@ -9,6 +9,7 @@ the 30-file corpus stays fast; a few files also go through the real sandbox.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
@@ -43,6 +44,7 @@ def run_in_process(path: Path, calls: Sequence[Call], limits: Any = None) -> Run
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     results: dict[str, Any] = {}
     outcomes = {}
+    decoded: dict[int, tuple[Any, Any]] = {}  # wire dicts are shared between calls: decode each once
     for call in calls:
         func = getattr(module, call.function, None)
         if not callable(func):
@@ -53,7 +55,9 @@ def run_in_process(path: Path, calls: Sequence[Call], limits: Any = None) -> Run
             if isinstance(a, dict) and a.get("t") == "ref":
                 args.append(results.get(a["id"]))
             else:
-                args.append(decode_value(a))
+                if id(a) not in decoded:
+                    decoded[id(a)] = (a, decode_value(a))
+                args.append(copy.deepcopy(decoded[id(a)][1]))  # a fresh copy per call, as in the child
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
