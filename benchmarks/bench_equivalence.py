@@ -69,6 +69,18 @@ def main(argv: list[str]) -> int:
     print(f"baseline simplify(a - b) on the first 20 pairs: median {statistics.median(base) * 1e3:.1f} ms; "
           f"engine median on the same pairs {med_engine * 1e3:.2f} ms "
           f"(ratio {statistics.median(base) / med_engine:.1f}x)")
+    hostile = ["(x+1)^(10^6)", "x^(10^(10^6))", "2^(2^(2^(2^100)))", "sin(10^(10^5) x)",
+               "exp(exp(exp(exp(exp(x)))))", "+".join(["sin(x)^2"] * 200),
+               "((((((((((x+1)^2+1)^2+1)^2+1)^2+1)^2+1)^2+1)^2+1)^2+1)^2+1)^2"]
+    worst = []
+    for text in hostile:
+        equivalence.clear_cache()
+        t = time.perf_counter()
+        v = equivalence.compare(parse_expression("x"), parse_expression(text), [Variable("x")])
+        worst.append((time.perf_counter() - t, text[:30], v.status))
+    slowest = max(worst)
+    print(f"hostile answers ({len(hostile)}): max {slowest[0] * 1e3:.1f} ms ({slowest[1]!r} -> {slowest[2]}), "
+          f"median {statistics.median(w[0] for w in worst) * 1e3:.1f} ms")
     for c, v in wrong + [(c, v) for c, v in rows if v.status == "undecided"]:
         print(f"  {c['id']}: expected {c['expected']}, got {v.status}: {v.evidence}")
     return 0
