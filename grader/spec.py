@@ -241,7 +241,7 @@ def numeric(
     """Mark a reference function as a numeric item checked on generated inputs.
 
     ``cases(rng)`` returns argument tuples (arrays, floats, dicts of arrays);
-    outputs must match within ``|got - want| <= atol + rtol * |want|``.
+    outputs must match within ``|got - want| <= max(rtol * |want|, atol)`` (see :mod:`grader.numeric`).
     """
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
