@@ -183,7 +183,7 @@ def test_cli_report_for_a_partly_wrong_submission(tmp_path):
     assert page.count("<math") >= 15  # answers and references
     assert page.count('<svg class="plot"') >= 3  # d_exp_neg, d_pow_base, d_tanh, d_sin_x2
     assert "the chain rule also multiplies by the derivative of the inner function" in page
-    assert re.search(r"At x = [-\d.]+ your answer gives [-\d.]+; the correct value is [-\d.]+\.", page)
+    assert re.search(r"At x = [-+\w.]+ your answer gives [-+\w.]+; the correct value is [-+\w.]+\.", page)
     assert "sympy.diff is not allowed" in page
     assert "<script" not in page
 
