@@ -396,3 +396,16 @@ def test_odd_backward_results_get_specific_messages(tmp_path, backprop, returned
     assert back.diagnosis == diagnosis and back.points == 0
     assert fragment in back.feedback
     assert all(i.diagnosis != "grader_error" for i in items.values())
+
+
+def test_sgd_step_matching_the_learners_own_gradient_keys_is_not_charged_again(tmp_path, backprop):
+    path = write(tmp_path, "def backward(X, Y, params, lam):\n"
+                           "    return {k[1:]: v for k, v in _right_backward(X, Y, params, lam).items()}\n\n"
+                           "def sgd_step(params, grads, lr):\n"
+                           "    return {k: params[k] - lr * grads[k] for k in params}\n",
+                 base=_with_renamed_backward(tmp_path))
+    items = grade(path, backprop)
+    assert items["backward"].diagnosis == "numeric_keys" and items["backward"].points == 0
+    sgd = items["sgd_step"]
+    assert sgd.points == sgd.max_points and sgd.evidence["keys"] == {"step": "carried_forward"}
+    assert "error carried forward from backward" in sgd.feedback and "KeyError" in sgd.feedback
