@@ -22,7 +22,12 @@ Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
 ``fd_error_maps``    backward only, when some gradient disagrees with finite differences
                      of the learner's own loss (network 0): per key, relative errors
                      against them, judged at ``fd_rtol`` plus the loss's rounding noise
+``map_case``, ``rtol``, ``fd_rtol``  which network the maps show; the thresholds they are judged at
 ``loss_consistent``  backward only: does backward match finite differences of the learner's loss
+``first_wrong_step`` ``forward``, ``loss`` or ``backward``: where the learner's chain first goes wrong
+``values``, ``expected``  loss only: the learner's and the reference loss per network
+``descent``, ``own_gradients``  sgd_step only: the loss before and after a small step
+                     (reference gradients / the learner's own)
 ``modified``         names of arguments changed in place
 """
 
