@@ -225,8 +225,9 @@ def scan_source(source: str) -> Scan:
 
 
 def forbidden_for(item: ItemSpec) -> frozenset[str]:
-    """What an item forbids: its ``forbid`` list, plus every autograd library when it forbids anything."""
-    names = set(item.forbid)
+    """What an item forbids: its ``forbid`` list (a numeric item's ``forbid=`` option), plus every
+    autograd library when it forbids anything."""
+    names = set(item.forbid) | set(item.options.get("forbid", ()))
     return frozenset(names | set(AUTOGRAD_MODULES)) if names else frozenset()
 
 
@@ -253,8 +254,9 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
     """Zero every item whose code (or a helper it reaches) uses a helper it forbids; collect instructor notes."""
     out = []
     for item, res in zip(items, results):
-        hits = item_findings(scan, item) if item.forbid else []
-        flags = scan.reached(item.name, scan.suspicious) if item.forbid else ()
+        rule = forbidden_for(item)
+        hits = item_findings(scan, item) if rule else []
+        flags = scan.reached(item.name, scan.suspicious) if rule else ()
         if item.options.get("no_warnings"):
             flags += scan.reached(item.name, scan.silencing)
         flagged = tuple(f"flagged for your instructor: {s}" for s in flags)
@@ -271,13 +273,13 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
             res = dataclasses.replace(res, details=res.details + flagged)
         out.append(res)
     notes = _module_notes(items, scan)
-    if not scan.readable and any(i.forbid for i in items) and any(r.diagnosis != "import_error" for r in out):
+    if not scan.readable and any(forbidden_for(i) for i in items) and any(r.diagnosis != "import_error" for r in out):
         notes += ("the static scan could not parse this file; only the runtime guard applied",)
     return tuple(out), notes
 
 
 def _module_notes(items: Iterable[ItemSpec], scan: Scan) -> tuple[str, ...]:
-    if not any(i.forbid for i in items):
+    if not any(forbidden_for(i) for i in items):
         return ()
     notes = [f"static scan: line {f.line} uses {f.code} outside any graded function"
              for f in scan.module_findings]

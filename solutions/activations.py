@@ -6,7 +6,7 @@ so it stays finite and silent for |z| up to 1000 and beyond.
 
 import numpy as np
 
-from grader.spec import exercise, mistake, numeric
+from grader.spec import AUTOGRAD_MODULES, exercise, mistake, numeric
 
 EXERCISE = exercise("Activation functions in NumPy", order=3,
                     summary="σ(z) without overflow, σ'(z) = σ(z)(1 - σ(z)) and tanh'(z) = 1 - tanh²(z), "
@@ -45,7 +45,7 @@ def sigmoid(z):
     return _sigmoid(z)
 
 
-@numeric(points=2, cases=_cases, no_warnings=NO_OVERFLOW, mistakes=[
+@numeric(points=2, cases=_cases, no_warnings=NO_OVERFLOW, forbid=AUTOGRAD_MODULES, mistakes=[
     mistake(lambda z: _sigmoid(z) * (1 + _sigmoid(z)), "σ'(z) = σ(z)(1 - σ(z)), with a minus", 
             tag="sigma_one_plus_sigma"),
     mistake(lambda z: _sigmoid(z) ** 2, "σ(z)² is only part of it: σ'(z) = σ(z)(1 - σ(z))",
@@ -60,7 +60,7 @@ def sigmoid_grad(z):
 
 
 @numeric(points=2, cases=_cases, no_warnings="np.tanh never overflows, but (e^z - e^(-z))/(e^z + e^(-z)) does "
-                                             "for |z| > 709: use np.tanh", mistakes=[
+                                             "for |z| > 709: use np.tanh", forbid=AUTOGRAD_MODULES, mistakes=[
     mistake(lambda z: 1 + np.tanh(z) ** 2, "tanh' = 1 - tanh², with a minus (it is sech², at most 1)",
             tag="one_plus_tanh_squared"),
     mistake(lambda z: 1 - np.tanh(z), "square the tanh: tanh'(z) = 1 - tanh²(z)", tag="tanh_not_squared"),

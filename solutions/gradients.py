@@ -6,7 +6,7 @@ the catalogue test grades this file like any submission.
 
 import numpy as np
 
-from grader.spec import exercise, mistake, numeric, symbolic
+from grader.spec import AUTOGRAD_MODULES, exercise, mistake, numeric, symbolic
 
 EXERCISE = exercise("Partial derivatives, gradients and gradient descent", order=2,
                     summary="∂z/∂x and ∂z/∂y of z = x² + 3xy + y², the gradient of x² + y², "
@@ -55,7 +55,7 @@ def _point_cases(rng):
     return cases
 
 
-@numeric(points=2, cases=_point_cases, mistakes=[
+@numeric(points=2, cases=_point_cases, forbid=AUTOGRAD_MODULES, mistakes=[
     mistake(lambda x, y: (3 * x + 2 * y, 2 * x + 3 * y), "the two partials are swapped: ∂z/∂x = 2x + 3y "
             "comes first, ∂z/∂y = 3x + 2y second", tag="components_swapped"),
     mistake(lambda x, y: (2 * x, 2 * y), "the cross term 3xy is missing: it adds 3y to ∂z/∂x and 3x to ∂z/∂y",
@@ -73,7 +73,7 @@ def _step_cases(rng):
     return fixed + [(float(rng.uniform(-10, 10)), float(rng.uniform(0.01, 0.5))) for _ in range(3)]
 
 
-@numeric(points=1, cases=_step_cases, mistakes=[
+@numeric(points=1, cases=_step_cases, forbid=AUTOGRAD_MODULES, mistakes=[
     mistake(lambda theta, lr: theta + lr * 2 * (theta - 3), "gradient descent subtracts: θ ← θ - η·J'(θ); "
             "adding the gradient climbs away from the minimum", tag="ascent_instead_of_descent"),
     mistake(lambda theta, lr: theta - lr * (theta - 3), "J'(θ) = 2(θ - 3): the factor 2 from the power rule "
@@ -98,7 +98,7 @@ def _descent_cases(rng):
             (float(rng.uniform(-20, 20)), 0.2, 60)]
 
 
-@numeric(points=2, cases=_descent_cases, converges_to=3.0, mistakes=[
+@numeric(points=2, cases=_descent_cases, converges_to=3.0, forbid=AUTOGRAD_MODULES, mistakes=[
     mistake(lambda theta0, lr, epochs: _trajectory(theta0, lr, epochs, lambda t, lr: t - lr * 2 * (t - 3))[1:],
             "the list must start with theta0 and hold epochs + 1 values: θ0, θ1, ..., θ_epochs",
             tag="start_value_missing"),

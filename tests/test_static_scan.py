@@ -143,3 +143,15 @@ def test_an_unparsable_file_that_still_ran_is_noted(tmp_path):
     assert notes == ("the static scan could not parse this file; only the runtime guard applied",)
     failed_import = ItemResult("ex", "d_exp", "symbolic", 1.0, 0.0, "error", "syntax", diagnosis="import_error")
     assert enforce([item], [failed_import], scan)[1] == ()
+
+
+def test_a_numeric_item_can_forbid_autograd_libraries_through_its_options(catalogue, tmp_path, fast_limits):
+    sub = tmp_path / "activations.py"
+    sub.write_text("import numpy as np\n\n\ndef tanh_grad(z):\n    import torch\n"
+                   "    t = torch.tensor(z, requires_grad=True)\n    torch.tanh(t).sum().backward()\n"
+                   "    return t.grad.numpy()\n", encoding="utf-8")
+    result = grade_file(sub, catalogue["activations"], fast_limits)
+    tanh = {i.item: i for i in result.items}["tanh_grad"]
+    assert (tanh.points, tanh.diagnosis) == (0, "forbidden_helper")
+    assert tanh.feedback.startswith("this item asks you to derive it yourself: importing torch is not allowed "
+                                    "here (line 5: import torch)")
