@@ -6,7 +6,9 @@ an array of the same shape, computed elementwise. Do not modify ``z``.
     σ(z) = 1 / (1 + e^(-z))        σ'(z) = σ(z)(1 - σ(z))        tanh'(z) = 1 - tanh²(z)
 
 Your functions must run without NumPy warnings for |z| up to 1000: e^1000
-overflows a float, so never compute e^t for a large positive t.
+overflows a float, so never compute e^t for a large positive t. The
+derivatives are written by hand from the formulas (no torch, jax, autograd or
+tensorflow).
 
 Grade your work with:  grader grade activations.py
 """

@@ -2,7 +2,8 @@
 
 The first three functions receive SymPy symbols and return SymPy expressions
 worked out by hand (``sympy.diff``, ``Derivative``, ``integrate`` and ``Subs``
-are not allowed there). The last three use NumPy and plain floats.
+are not allowed there). The last three use NumPy and plain floats; work the
+gradients out by hand there too (no torch, jax, autograd or tensorflow).
 
     z(x, y) = x² + 3xy + y²        f(x, y) = x² + y²        J(θ) = (θ - 3)²
 
