@@ -12,7 +12,9 @@ one that kills its worker is charged for it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import multiprocessing
 import os
 import time
@@ -20,7 +22,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .batch_worker import exercise_version, grade_one, init_worker, report_path, unreadable_result, write_atomic, \
     write_report
@@ -191,6 +193,17 @@ class _Scheduler:
                 self._charge(sub, "stopped or broke the grader's worker process")
 
 
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold a lock on the output folder so two batches never grade into it at once (released even on kill -9)."""
+    with open(out / ".batch.lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UsageError(f"another grader batch is writing to {out}; wait for it to finish") from None
+        yield
+
+
 def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions,
                 progress: ProgressHook | None = None) -> BatchRun:
     """Grade what ``discovery`` found into ``options.out`` (gradebook and reports), resuming earlier runs."""
@@ -198,7 +211,7 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     options.out.mkdir(parents=True, exist_ok=True)
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
     interrupted = False
-    with Gradebook(options.out / "gradebook.sqlite") as book:
+    with _exclusive(options.out), Gradebook(options.out / "gradebook.sqlite") as book:
         todo, skipped = plan(discovery, used, book, options.regrade)
         run_id = book.start_run(options.jobs, len(todo), skipped)
         sched = _Scheduler(book, used, options, len(todo), progress)
@@ -221,18 +234,19 @@ def write_outputs(discovery: Discovery, exercises: Sequence[Exercise], out: Path
     from .render import csv as exports, summary
 
     current = {(s.learner, s.exercise) for s in discovery.submissions}
-    with Gradebook(out / "gradebook.sqlite") as book:
-        stored = [s for s in book.submissions() if (s.learner, s.exercise) in current]
-    for s in stored:
-        if not report_path(out, s.learner, s.exercise).exists():
-            write_report(out, s.learner, s.result)
-    files = {
-        out / "grades.csv": exports.render_csv(stored, exercises),
-        out / "grades.json": exports.render_json(stored, exercises),
-        out / "summary.html": summary.render(summary.build(stored, exercises, discovery.unmatched)),
-    }
-    for path, text in files.items():
-        write_atomic(path, text)
+    with _exclusive(out):
+        with Gradebook(out / "gradebook.sqlite") as book:
+            stored = [s for s in book.submissions() if (s.learner, s.exercise) in current]
+        for s in stored:
+            if not report_path(out, s.learner, s.exercise).exists():
+                write_report(out, s.learner, s.result)
+        files = {
+            out / "grades.csv": exports.render_csv(stored, exercises),
+            out / "grades.json": exports.render_json(stored, exercises),
+            out / "summary.html": summary.render(summary.build(stored, exercises, discovery.unmatched)),
+        }
+        for path, text in files.items():
+            write_atomic(path, text)
     return tuple(files)
 
 

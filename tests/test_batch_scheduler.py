@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from grader import batch
 from grader.batch_worker import unreadable_result
 from grader.catalogue import Exercise
+from grader.errors import UsageError
 from grader.gradebook import Gradebook, now, result_to_json
 from grader.layouts import Discovery, Submission
 from grader.results import ExerciseResult, ItemResult
@@ -125,3 +127,14 @@ def test_regrade_grades_everything_again(fake, tmp_path):
     run = batch.grade_batch(found, {"tiny": EX}, batch.BatchOptions(out, jobs=1, regrade=True))
     assert (run.graded, run.skipped) == (2, 0)
     assert len(stored(out)) == 2
+
+
+def test_a_second_batch_on_the_same_output_folder_is_refused(fake, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".batch.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running batch would
+        with pytest.raises(UsageError, match="another grader batch"):
+            batch.grade_batch(discovery(tmp_path, {"ann": "a1"}), {"tiny": EX}, batch.BatchOptions(out, jobs=1))
+    run = batch.grade_batch(discovery(tmp_path, {"ann": "a1"}), {"tiny": EX}, batch.BatchOptions(out, jobs=1))
+    assert run.graded == 1
