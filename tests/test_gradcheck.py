@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader import gradcheck
 from grader.checks.backprop_cases import make_cases
@@ -142,3 +144,21 @@ def test_reference_backward_matches_richardson_of_the_reference_loss(references)
         scale = max(float(np.abs(g.value).max()) for g in fd.values())
         for k, g in fd.items():
             assert gradcheck.compare_with_fd(grads["d" + k], g, 1e-6, 1e-3 * scale).ok, (case.describe(), k)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n_in=st.integers(1, 4), n_h=st.integers(1, 4), n_out=st.integers(1, 3), m=st.integers(1, 4),
+       seed=st.integers(0, 2**32 - 1), lam=st.floats(0.0, 3.0))
+def test_backward_and_finite_differences_agree_on_any_small_network(catalogue, n_in, n_h, n_out, m, seed, lam):
+    """The comparison never rejects a right gradient, whatever the layer widths and batch size."""
+    ex = catalogue["backprop"]
+    loss, backward = ex.item("loss").reference, ex.item("backward").reference
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(n_in, m)), (rng.random((n_out, m)) < 0.5).astype(float)
+    params = {"W1": rng.normal(size=(n_h, n_in)), "b1": rng.normal(size=(n_h, 1)),
+              "W2": rng.normal(size=(n_out, n_h)), "b2": rng.normal(size=(n_out, 1))}
+    grads = backward(X, Y, params, lam)
+    fd = gradcheck.numerical_gradient(lambda p: loss(X, Y, p, lam), params)
+    scale = max(float(np.abs(g.value).max()) for g in fd.values())
+    for k, g in fd.items():
+        assert gradcheck.compare_with_fd(grads["d" + k], g, 1e-4, 1e-3 * scale).ok
