@@ -10,16 +10,23 @@ mode only: the README's Security section says fallback mode does not stop them.
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from grader import isolation
+from grader.results import ExerciseResult
+
 from .conftest import ROOT
-from .hostile_support import HOSTILE, close_runner, make_runner, snapshot
+from .hostile_support import HOSTILE, Runner, bwrap_or_skip, close_runner, make_runner, snapshot
 
 #: fixture -> {item: (points, fragment of the feedback or None)}; items not listed must earn nothing
 EXPECT: dict[str, dict[str, tuple[float, str | None]]] = {
@@ -66,18 +73,15 @@ CASES = ([(name, "bwrap") for name in EXPECT if name not in DATA_ONLY]
          + [(name, r) for r, names in FALLBACK_OK.items() for name in names])
 
 
-@pytest.fixture(scope="module")
-def runners():
-    made = {}
+@dataclass
+class Outcome:
+    """One hostile case as run by the module fixture (all cases run concurrently, 4 at a time)."""
 
-    def get(name):
-        if name not in made:
-            made[name] = make_runner(name)()
-        return made[name]
-
-    yield get
-    for runner in made.values():
-        close_runner(runner)
+    result: ExerciseResult | None = None
+    error: BaseException | None = None
+    elapsed: float = 0.0
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
 
 
 class _Listener:
@@ -106,26 +110,81 @@ class _Listener:
         self.sock.close()
 
 
-@pytest.mark.parametrize("name,runner_name", CASES, ids=[f"{n}-{r}" for n, r in CASES])
-def test_hostile_submission_is_contained(name, runner_name, runners, catalogue, tmp_path, monkeypatch):
-    runner = runners(runner_name)
-    subs, work, out = tmp_path / "subs", tmp_path / "work", tmp_path / "out"
+def _run_case(name: str, runner: Runner, root: Path, catalogue) -> Outcome:  # type: ignore[no-untyped-def]
+    subs, work, out = root / "subs", root / "work", root / "out"
     for d in (subs, work, out):
-        d.mkdir()
+        d.mkdir(parents=True)
     (out / "previous-report.json").write_text("{}")
     (subs / "classmate_derivatives.py").write_text("def d_exp(x):\n    return x\n")
     path = subs / f"{name}.py"
     shutil.copy(HOSTILE / path.name, path)
-    monkeypatch.chdir(work)
-    before = snapshot(tmp_path)
-    listener = _Listener()
+    outcome = Outcome(before=snapshot(root))
     started = time.monotonic()
     try:
-        result = runner.grade(path, catalogue[name.rsplit("_", 1)[1]], WALL.get(name))
-    finally:
-        listener.close()
-    elapsed = time.monotonic() - started
+        outcome.result = runner.grade(path, catalogue[name.rsplit("_", 1)[1]], WALL.get(name))
+    except BaseException as exc:  # re-raised by the case's own test
+        outcome.error = exc
+    outcome.elapsed = time.monotonic() - started
+    outcome.after = snapshot(root)
+    return outcome
 
+
+@pytest.fixture(scope="module")
+def contained(catalogue, tmp_path_factory):
+    """Run every case once, concurrently; yield (outcomes, listener connections, leftover processes)."""
+    base = tmp_path_factory.mktemp("hostile")
+    work = base / "grader-cwd"
+    work.mkdir()
+    old_cwd = os.getcwd()
+    os.chdir(work)  # the grader's own working directory, checked below too
+    listener = _Listener()
+    runnable = [(n, r) for n, r in CASES if not r.startswith("bwrap") or isolation.bwrap_works() is None]
+    fresh = {r: make_runner(r)() for r in {r for _, r in runnable if "pool" not in r}}
+    pools: dict[str, queue.Queue] = {}
+    for r in {r for _, r in runnable if "pool" in r}:
+        pools[r] = queue.Queue()
+        for _ in range(2):
+            pools[r].put(make_runner(r)())
+
+    def one(case: tuple[str, str]) -> Outcome:
+        name, r = case
+        if r in fresh:
+            return _run_case(name, fresh[r], base / f"{name}-{r}", catalogue)
+        runner = pools[r].get()
+        try:
+            outcome = _run_case(name, runner, base / f"{name}-{r}", catalogue)
+            if runner.learner_processes():
+                outcome.error = AssertionError(f"learner processes survived in the pool after {name}")
+            return outcome
+        finally:
+            pools[r].put(runner)
+
+    try:
+        cwd_before = snapshot(work)
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            outcomes = dict(zip(runnable, ex.map(one, runnable)))
+        time.sleep(0.2)
+        leftovers = [r.learner_processes() for r in fresh.values()]
+        assert snapshot(work) == cwd_before, "the grader's working directory changed"
+        yield outcomes, listener.connections, [p for group in leftovers for p in group]
+    finally:
+        os.chdir(old_cwd)
+        listener.close()
+        for q in pools.values():
+            while not q.empty():
+                close_runner(q.get())
+
+
+@pytest.mark.parametrize("name,runner_name", CASES, ids=[f"{n}-{r}" for n, r in CASES])
+def test_hostile_submission_is_contained(name, runner_name, contained):
+    if runner_name.startswith("bwrap"):
+        bwrap_or_skip()
+    outcomes, connections, leftovers = contained
+    outcome = outcomes[(name, runner_name)]
+    if outcome.error is not None:
+        raise outcome.error
+    result = outcome.result
+    assert result is not None
     expect = EXPECT[name]
     by = {i.item: i for i in result.items}
     for item, res in by.items():
@@ -133,24 +192,24 @@ def test_hostile_submission_is_contained(name, runner_name, runners, catalogue, 
         assert res.points == points, (item, res.feedback)
         if fragment:
             assert fragment in res.feedback, (item, res.feedback)
-    assert result.sandbox_mode == runner.mode
-    assert elapsed < 30, "the grader stalled"
-    assert snapshot(tmp_path) == before, "a file outside the scratch directory changed"
-    assert listener.connections == 0
-    assert not runner.learner_processes(), "learner processes survived the run"
+    assert result.sandbox_mode == runner_name.split("-")[0]
+    assert outcome.elapsed < 60, "the grader stalled"
+    assert outcome.after == outcome.before, "a file outside the scratch directory changed"
+    assert connections == 0, "a learner reached a socket on 127.0.0.1"
+    assert not leftovers, "learner processes survived a fresh run"
     if name == "loud_output_derivatives":
         assert len(result.stdout) < (64 << 10) + 100 and "more bytes not kept" in result.stdout
     if name == "read_solutions_derivatives":
         assert "LEAKS: none" in result.stdout
     if name == "network_derivatives":
         assert "REACHED: nothing" in result.stdout
-    if name == "write_outside_derivatives" and runner.pool is None:
+    if name == "write_outside_derivatives" and "pool" not in runner_name:
         assert "WROTE: nothing" in result.stdout
 
 
-def test_hostile_submission_among_good_ones_changes_nothing(runners, catalogue):
+def test_hostile_submission_among_good_ones_changes_nothing(catalogue):
     """One pool, good - hostile - good: the good results equal those of a fresh, separate run."""
-    runner = runners("bwrap-pool")
+    runner = make_runner("bwrap-pool")()
     good = ROOT / "tests" / "submissions" / "partly_wrong_derivatives.py"
     ex = catalogue["derivatives"]
     alone = [(i.item, i.points, i.feedback) for i in make_runner("bwrap")().grade(good, ex).items]
@@ -158,6 +217,7 @@ def test_hostile_submission_among_good_ones_changes_nothing(runners, catalogue):
     for hostile in ("escaping_sleeper_derivatives", "fork_bomb_derivatives", "write_outside_derivatives"):
         runner.grade(HOSTILE / f"{hostile}.py", ex)
     second = [(i.item, i.points, i.feedback) for i in runner.grade(good, ex).items]
+    close_runner(runner)
     assert first == alone == second
 
 
