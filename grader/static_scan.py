@@ -93,9 +93,10 @@ class _Visitor(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         self.names.add(node.id)
         self._silencer(node.id, node.lineno)
-        if node.id in self.aliases:
+        used = isinstance(node.ctx, ast.Load)  # assigning to a name is not using what it held
+        if used and node.id in self.aliases:
             self.findings.append(Finding(self.aliases[node.id], node.lineno, node.id))
-        elif node.id in self.modules:
+        elif used and node.id in self.modules:
             self.findings.append(Finding(self.modules[node.id], node.lineno, node.id))
         if node.id in DYNAMIC:
             self.suspicious.append(f"line {node.lineno} uses {node.id}, which the grader cannot follow statically")
@@ -164,12 +165,12 @@ def _bound_names(stmt: ast.stmt) -> list[str]:
     return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
-def _aliases(tree: ast.Module) -> tuple[dict[str, str], dict[str, str]]:
+def _aliases(statements: list[ast.stmt]) -> tuple[dict[str, str], dict[str, str]]:
     """Local names bound to SymPy helpers and to autograd modules by module-level imports."""
     helpers: dict[str, str] = {}
     modules: dict[str, str] = {}
-    defined = {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    for stmt in tree.body:
+    defined = {s.name for s in statements if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    for stmt in statements:
         if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").split(".")[0] == "sympy":
             for a in stmt.names:
                 if a.name == "*":
@@ -187,20 +188,35 @@ def _aliases(tree: ast.Module) -> tuple[dict[str, str], dict[str, str]]:
     return helpers, modules
 
 
+def _statements(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    """Module-level statements, looking inside ``if`` and ``try`` blocks where definitions also live."""
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            yield ast.copy_location(ast.Expr(stmt.test), stmt)
+            yield from _statements(stmt.body)
+            yield from _statements(stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            for block in (stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody):
+                yield from _statements(block)
+        else:
+            yield stmt
+
+
 def scan_source(source: str) -> Scan:
     """Scan Python source text; an unparsable file gives an empty, unreadable Scan."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return Scan({}, {}, {}, readable=False)
-    helpers, modules = _aliases(tree)
+    statements = list(_statements(tree.body))
+    helpers, modules = _aliases(statements)
     findings: dict[str, list[Finding]] = {}
     references: dict[str, set[str]] = {}
     suspicious: dict[str, list[str]] = {}
     silencing: dict[str, list[str]] = {}
     module_findings: list[Finding] = []
     module_suspicious: list[str] = []
-    for stmt in tree.body:
+    for stmt in statements:
         visitor = _Visitor(helpers, modules)
         visitor.visit(stmt)
         bound = _bound_names(stmt)

@@ -155,3 +155,16 @@ def test_a_numeric_item_can_forbid_autograd_libraries_through_its_options(catalo
     assert (tanh.points, tanh.diagnosis) == (0, "forbidden_helper")
     assert tanh.feedback.startswith("this item asks you to derive it yourself: importing torch is not allowed "
                                     "here (line 5: import torch)")
+
+
+def test_definitions_inside_if_and_try_blocks_are_followed():
+    source = """
+        try:
+            from sympy import diff as d
+        except ImportError:
+            d = None
+        if True:
+            def d_exp(x):
+                return d(x, x)
+    """
+    assert _helpers(source) == [("d_exp", "diff", 8)]
