@@ -122,8 +122,12 @@ def catalogue_masks() -> list[str]:
 
 
 def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
-               submission: tuple[str, str] | None = None, as_pid_1: bool = False) -> list[str]:
-    """Wrap ``inner`` (an argv) in bubblewrap; ``submission`` = (host file, path inside)."""
+               submission: tuple[int, str] | None = None, as_pid_1: bool = False) -> list[str]:
+    """Wrap ``inner`` (an argv) in bubblewrap.
+
+    ``submission`` = (an inherited fd open on the file, path inside): bwrap copies it into a
+    read-only file, so the learner's uid can read it whatever the host file's mode.
+    """
     argv = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     if _is_root():
@@ -143,8 +147,8 @@ def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
         argv += ["--tmpfs", masked]
     argv += ["--perms", "1777", "--size", str(scratch_bytes), "--tmpfs", SCRATCH, "--chdir", SCRATCH]
     if submission:
-        host, inside = submission
-        argv += _mkdirs(inside, have) + ["--ro-bind", host, inside]
+        fd, inside = submission
+        argv += _mkdirs(inside, have) + ["--perms", "0444", "--file", str(fd), inside]
     for key, value in child_env(SCRATCH).items():
         argv += ["--setenv", key, value]
     argv.append("--")

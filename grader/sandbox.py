@@ -152,12 +152,14 @@ class _Fresh:
         self.mode = mode
         rfd, wfd = os.pipe()
         inner = isolation.python_argv() + ["-c", _BOOT.format(root=isolation.PACKAGE_ROOT), str(wfd)]
-        unprivileged = False
+        unprivileged, pass_fds = False, [wfd]
         if mode == "bwrap":
             inside = f"{isolation.SUBMISSION_DIR}/{Path(host_path).name}"
             job = dict(job, path=inside, workdir=isolation.SCRATCH)
+            source_fd = os.open(host_path, os.O_RDONLY)
+            pass_fds.append(source_fd)
             argv = isolation.bwrap_argv(inner, uid=isolation.next_uid(), scratch_bytes=limits.scratch_bytes,
-                                        submission=(host_path, inside))
+                                        submission=(source_fd, inside))
             cwd, env, unprivileged = None, {"PATH": "/usr/bin:/bin"}, os.geteuid() == 0
         else:
             self.workdir = tempfile.mkdtemp(prefix="grader-run-")
@@ -165,12 +167,15 @@ class _Fresh:
             argv, cwd, env = inner, self.workdir, isolation.child_env(self.workdir)
         rl = limits_dict(limits)
         rl["cpu_seconds"] += STARTUP_CPU_SECONDS  # the child tightens it once SymPy/NumPy are imported
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            pass_fds=(wfd,), cwd=cwd, env=env, start_new_session=True,
-            preexec_fn=lambda: isolation.apply_rlimits(rl, unprivileged),  # noqa: PLW1509 - limits must be set in the child
-        )
-        os.close(wfd)
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=pass_fds, cwd=cwd, env=env, start_new_session=True,
+                preexec_fn=lambda: isolation.apply_rlimits(rl, unprivileged),  # noqa: PLW1509 - limits must be set in the child
+            )
+        finally:
+            for fd in pass_fds:
+                os.close(fd)
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         try:
             self.proc.stdin.write(json.dumps(job).encode())

@@ -99,11 +99,12 @@ def test_rlimits_child_gets_a_scrubbed_environment_and_empty_workdir(tmp_path, m
 
 def test_bwrap_command_binds_no_catalogue_and_drops_privileges():
     argv = isolation.bwrap_argv(["python"], uid=1_700_000_123, scratch_bytes=1 << 20,
-                                submission=("/tmp/x/alice_derivatives.py", "/submission/alice_derivatives.py"))
+                                submission=(7, "/submission/alice_derivatives.py"))
     sources = {argv[i + 1] for i, a in enumerate(argv) if a in ("--ro-bind", "--bind")}
     assert str(ROOT) not in sources and str(ROOT / "solutions") not in sources
     assert not any(s.endswith("/solutions") or s.endswith("/exercises") for s in sources)
-    assert "/tmp/x" not in sources and "/tmp/x/alice_derivatives.py" in sources
+    i = argv.index("--file")
+    assert argv[i - 2:i + 3] == ["--perms", "0444", "--file", "7", "/submission/alice_derivatives.py"]
     assert "--bind" not in argv  # everything from the host is read-only
     for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session", "--clearenv"):
         assert flag in argv
@@ -151,3 +152,16 @@ def test_every_installed_catalogue_on_the_path_is_masked(tmp_path, monkeypatch):
     (other / "grader" / "_catalog" / "solutions").mkdir(parents=True)
     monkeypatch.setattr(sys, "path", sys.path + [str(other)])
     assert str(other / "grader" / "_catalog") in isolation.catalogue_masks()
+
+
+def test_private_submission_file_is_still_readable_by_the_sandbox_user(tmp_path, catalogue):
+    """A submission saved with mode 600 by root must still be graded (bwrap copies it in)."""
+    from grader.grading import grade_file
+
+    bwrap_or_skip()
+    path = tmp_path / "private_derivatives.py"
+    path.write_text("from sympy import exp\n\ndef d_exp(x):\n    return exp(x)\n")
+    path.chmod(0o600)
+    result = grade_file(path, catalogue["derivatives"], Limits(**{**HOSTILE_LIMITS.__dict__, "sandbox": "bwrap"}))
+    assert result.import_error is None
+    assert {i.item: i.points for i in result.items}["d_exp"] == 1
