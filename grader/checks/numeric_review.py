@@ -103,7 +103,7 @@ def convergence_note(item: NumericItem, cases: Sequence[tuple[Any, ...]], output
 
 
 def warning_lines(item: NumericItem, run: RunResult, n_cases: int) -> list[str]:
-    """Distinct warnings the learner's calls raised, as ``function(case): warning`` lines."""
+    """Distinct NumPy warnings the learner's calls raised, as ``test input N: warning`` lines."""
     seen: dict[str, str] = {}
     for i in range(n_cases):
         outcome = run.outcomes.get(f"{item.name}#{i}")
