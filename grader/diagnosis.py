@@ -66,6 +66,13 @@ class _OutOfTime(Exception):
     pass
 
 
+def _samples(reference: Any, answer: Any, variables: Sequence[Variable]) -> list[tuple[Any, Any, Any]]:
+    left = getattr(_CLOCK, "deadline", time.perf_counter() + BUDGET) - time.perf_counter()
+    if left <= 0:
+        raise _OutOfTime
+    return equivalence.sample_values(reference, answer, variables, budget=min(left, 0.5))
+
+
 def _nice(value: Any) -> Any:
     """A constant as a small fraction when it is one, else a 6-digit float."""
     f = float(value)
@@ -165,7 +172,7 @@ def _function_itself(answer: Any, variables: Sequence[Variable], antiderivative:
     if _same(antiderivative, answer, variables):
         return Diagnosis("function_not_derivative",
                          f"your answer is the function {shown} itself, not its derivative: differentiate it")
-    diffs = _constant([b - a for _, a, b in equivalence.sample_values(antiderivative, answer, variables)])
+    diffs = _constant([b - a for _, a, b in _samples(antiderivative, answer, variables)])
     if diffs is not None and _same(sp.Add(antiderivative, _nice(diffs), evaluate=False), answer, variables):
         return Diagnosis("function_not_derivative",
                          f"your answer is the function {shown} plus a constant, not its derivative: "
@@ -227,7 +234,7 @@ def _missing_chain(reference: Any, answer: Any, variables: Sequence[Variable], a
 
 
 def _factor_or_constant(reference: Any, answer: Any, variables: Sequence[Variable]) -> Diagnosis | None:
-    samples = equivalence.sample_values(reference, answer, variables)
+    samples = _samples(reference, answer, variables)
     if samples and all(b == 0 for _, _, b in samples) and _same(sp.Integer(0), answer, variables):
         return Diagnosis("zero", "your answer is 0 everywhere, but the right answer is not")
     ratio = _constant([b / a for _, a, b in samples if a != 0])

@@ -198,8 +198,6 @@ def _opaque(name: str, n_args: int) -> Callable[[list[Value]], Value]:
 
 
 def _number(expr: Any) -> Value:
-    if expr in (sp.nan, sp.zoo, sp.oo, -sp.oo) or expr.is_real is False:
-        raise Undefined("not a real number")
     if isinstance(expr, sp.Integer):
         v = mpmath.mpf(int(expr))
     elif isinstance(expr, sp.Rational):
@@ -210,6 +208,8 @@ def _number(expr: Any) -> Value:
         v = +mpmath.pi
     elif expr == sp.E:
         v = +mpmath.e
+    elif expr in (sp.nan, sp.zoo, sp.oo, -sp.oo) or expr.is_real is False:
+        raise Undefined("not a real number")
     else:
         v = mpmath.mpf(sp.Float(expr.evalf(mpmath.mp.dps + 5), mpmath.mp.dps + 5)._mpf_)
     return v, _lg(v)
@@ -326,6 +326,12 @@ def _divide(a: Value, b: Value) -> Value:
     return v, max(_lg(v), a[1] - lb, _lg(a[0]) + b[1] - 2 * lb) + 1
 
 
+def _log2(b: Any) -> float:
+    """log2 |b| for a nonzero b, cheaply (a double where it fits, else the binary exponent)."""
+    f = abs(float(b.real if isinstance(b, mpmath.mpc) else b)) if _lg(b) < 1000 and _lg(b) > -1000 else 0.0
+    return math.log2(f) if f else _lg(b)
+
+
 def _power(base: Value, ex: Value) -> Value:
     (b, mb), (e, me) = base, ex
     if b == 0:
@@ -334,12 +340,13 @@ def _power(base: Value, ex: Value) -> Value:
         raise Undefined("zero to a non-positive power")
     if not _complex_ok() and b < 0 and e != mpmath.floor(e):
         raise Undefined("negative base, fractional exponent")
-    if abs(e) * abs(mpmath.log(abs(b), 2)) > MAX_BITS:
+    lb = _log2(b)
+    if abs(e) * abs(lb) > MAX_BITS:
         raise Overflow("overflow")
     try:
         v = _real(mpmath.power(b, e))
     except (ValueError, ZeroDivisionError, OverflowError):
         raise Undefined("power not defined") from None
     lv = _lg(v)  # absolute error: |v| (|e| err_b/|b| + |ln b| err_e)
-    spread = max(math.log2(1 + float(abs(e))) + mb - _lg(b), math.log2(1 + float(abs(mpmath.log(abs(b))))) + me)
+    spread = max(math.log2(1 + min(float(abs(e)), 1e300)) + mb - lb, math.log2(1 + abs(lb) * 0.7) + me)
     return v, lv + max(0.0, spread) + 1
