@@ -9,8 +9,9 @@ agree to about double precision.
 
 Method: both trees are compiled to mpmath evaluators (grader.evaluate, no
 ``lambdify``) and evaluated at simple points and then random points spread
-over the domain (negative, near zero, large). A mismatch is re-checked at 3x
-and 10x the precision before it counts, so cancellation never produces a
+over the domain (negative, near zero, large). Each value carries an estimate
+of its rounding error, and a mismatch is re-checked at 3x the precision (10x
+if the difference moved) before it counts, so cancellation never produces a
 false counterexample; points where either side is undefined are skipped.
 Small rational functions also get a bounded symbolic proof. Everything is
 bounded by tree size and a time budget; running out gives ``undecided``.
@@ -405,7 +406,7 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         digits = "; floating-point literals accepted to about double precision" if floats else ""
         return done("equivalent", "numeric",
                     f"they agree at {agreed} points spread over the domain ({PRECISIONS[0]}-digit "
-                    f"arithmetic, differences re-checked at {PRECISIONS[2]} digits{digits})",
+                    f"arithmetic, differences re-checked at {PRECISIONS[1]}-{PRECISIONS[2]} digits{digits})",
                     points_checked=agreed)
     if agreed == 0 and only_ref is not None:
         point, a = only_ref
