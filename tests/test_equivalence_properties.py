@@ -106,3 +106,26 @@ def test_float_literals_within_double_precision_are_accepted(expr, scale):
     as_float = sp.Float(scale)  # the exact binary value of this double
     assert compare(sp.Rational(as_float) * e, as_float * e, VARS).status == "equivalent"
     assert compare(sp.Rational(as_float) * e, sp.Float(scale * (1 + 1e-6)) * e, VARS).status == "not_equivalent"
+
+
+polynomials = st.lists(st.tuples(st.integers(-5, 5), st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=5)
+
+
+@SETTINGS
+@given(polynomials, st.sampled_from(["factor", "horner", "expand_square"]))
+def test_polynomial_rewrites(terms_, how):
+    p = sp.Add(*[c * x**i * y**j for c, i, j in terms_])
+    rewritten = {"factor": sp.factor, "horner": lambda e: sp.horner(e, x, y) if e.free_symbols else e,
+                 "expand_square": lambda e: sp.expand(e**2)}[how](p)
+    target = p**2 if how == "expand_square" else p
+    assert compare(target, rewritten, VARS).status == "equivalent"
+    if p != 0:
+        assert compare(target, rewritten + x**4 * y, VARS).status == "not_equivalent"
+
+
+def test_trig_and_hyperbolic_rewrites():
+    for a, b in [(sp.tan(x), sp.sin(x) / sp.cos(x)), (sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x)),
+                 (sp.cosh(x)**2, (sp.cosh(2 * x) + 1) / 2), (sp.sech(y), 2 / (sp.exp(y) + sp.exp(-y))),
+                 (sp.atanh(x / 3), sp.log((3 + x) / (3 - x)) / 2)]:
+        assert compare(a, b, VARS).status == "equivalent", (a, b)
+        assert compare(a, b.rewrite(sp.exp), VARS).status == "equivalent", (a, b)
