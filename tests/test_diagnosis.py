@@ -138,3 +138,36 @@ def test_diagnosis_of_a_hostile_answer_comes_back():
     assert diagnose(P("2x"), big, [var()], antiderivative=P("x^2"), inner=P("x")) is None
     # a budget of 1 s per diagnosis; the bound here only catches a hang (timing targets live in benchmarks/)
     assert time.perf_counter() - started < 30
+
+
+def _run_returning(item, value):
+    from grader.checks.symbolic import calls
+    from grader.encoding import encode_value
+    from grader.sandbox import CallOutcome, RunResult
+    return RunResult({c.id: CallOutcome(c.id, "ok", encode_value(value)) for c in calls(item)})
+
+
+@symbolic(points=2, antiderivative=lambda x, y: x**2 * y + sp.sin(y))
+def grad_f(x, y):
+    return [2 * x * y, x**2 + sp.cos(y)]
+
+
+def test_gradient_components_get_their_own_diagnosis_and_evidence():
+    from grader.checks.symbolic import check
+    item = grad_f.__grader_item__
+    x, y = symbols_for(item).values()
+    res = check(item, _run_returning(item, [x**2 + sp.cos(y), 2 * x * y]), "gradients")
+    assert res.status == "failed" and res.diagnosis == "wrong_variable"
+    assert "component 1: your answer is the derivative with respect to y" in res.feedback
+    assert "component 2: your answer is the derivative with respect to x" in res.feedback
+    assert [c["verdict"] for c in res.evidence["components"]] == ["not_equivalent", "not_equivalent"]
+
+
+def test_symbolic_evidence_keeps_its_keys_and_says_how_the_answer_reads():
+    from grader.checks.symbolic import check
+    x = symbols_for(ITEM)["x"]
+    res = check(ITEM, _run_returning(ITEM, -2 * x * sp.cos(x**2)), "derivatives")
+    assert {"verdict", "method", "evidence", "counterexample", "answer_value", "reference_value",
+            "read_as"} <= set(res.evidence)
+    assert res.evidence["read_as"] == "−2x · cos(x^2)"
+    assert res.diagnosis == "sign_error"
