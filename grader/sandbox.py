@@ -288,6 +288,8 @@ def _death_message(why: str, code: int | None, limits: Limits, wall: float | Non
             return "crashed", "FileLimit", f"stopped: it wrote a file larger than {limits.file_bytes >> 20} MiB"
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         return "crashed", "Killed", f"the process was killed by {name} (out of memory or a crash)"
+    if code is None:
+        return "crashed", "SandboxError", "the sandbox could not run it (its process could not be started or watched)"
     return "crashed", "ProcessExit", f"the process exited (status {code}) before returning"
 
 
