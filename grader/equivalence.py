@@ -274,7 +274,7 @@ def _random_value(var: Variable, rng: random.Random) -> float:
         return float(rng.randint(lo, max(lo, hi)))
     if var.lo is not None and var.hi is not None:
         return rng.uniform(var.lo, var.hi)
-    scale = rng.choice((0.05, 0.5, 1.5, 4.0, 10.0, 40.0, 300.0))
+    scale = rng.choice((0.05, 0.5, 1.5, 4.0, 10.0, 40.0, 300.0, 3000.0))
     magnitude = rng.uniform(0.02, 1.0) * scale
     if var.lo is not None:
         return var.lo + magnitude
@@ -283,11 +283,25 @@ def _random_value(var: Variable, rng: random.Random) -> float:
     return magnitude if rng.random() < 0.5 else -magnitude
 
 
+def _far_value(var: Variable, sign: int, i: int) -> float | None:
+    if var.lo is not None and var.hi is not None:
+        return None
+    if var.lo is not None:
+        return var.lo + 1000.0 + 37 * i if sign > 0 else None
+    if var.hi is not None:
+        return var.hi - 1000.0 - 37 * i if sign < 0 else None
+    return sign * (1000.0 + 37 * i)
+
+
 def _points(variables: Sequence[Variable], seed: int) -> Iterator[dict[str, float]]:
-    """A few simple points a learner can check by hand, then random ones."""
+    """A few simple points a learner can check by hand, two far out, then random ones."""
     nice = [_nice_values(v) for v in variables]
     for k in range(3):
         yield {v.name: vals[(k + i) % len(vals)] for i, (v, vals) in enumerate(zip(variables, nice))}
+    for sign in (1, -1):  # differences that only show at large magnitude (a step at x = 500)
+        far = {v.name: _far_value(v, sign, i) for i, v in enumerate(variables)}
+        if all(f is not None for f in far.values()):
+            yield far  # type: ignore[misc]
     rng = random.Random(seed)
     while True:
         yield {v.name: _random_value(v, rng) for v in variables}
