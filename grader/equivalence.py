@@ -269,8 +269,8 @@ def _nice_values(var: Variable) -> list[float]:
 
 def _random_value(var: Variable, rng: random.Random) -> float:
     if var.kind == "integer":
-        lo = int(var.lo) + 1 if var.lo is not None else (-6 if rng.random() < 0.8 else -40)
-        hi = int(mpmath.ceil(var.hi)) - 1 if var.hi is not None else (6 if rng.random() < 0.8 else 40)
+        lo = math.floor(var.lo) + 1 if var.lo is not None else (-6 if rng.random() < 0.8 else -40)
+        hi = math.ceil(var.hi) - 1 if var.hi is not None else (6 if rng.random() < 0.8 else 40)
         return float(rng.randint(lo, max(lo, hi)))
     if var.lo is not None and var.hi is not None:
         return rng.uniform(var.lo, var.hi)
