@@ -55,7 +55,8 @@ class Verdict:
 
     ``method`` says how it was reached: ``identical``, ``symbolic`` (a proof),
     ``numeric`` (agreement at ``points_checked`` points, or a counterexample),
-    ``shape`` (lists of different lengths), ``domain`` (the answer is undefined where
+    ``exhaustive`` (every point of a small integer domain), ``shape`` (lists of
+    different lengths), ``domain`` (the answer is undefined where
     the reference is defined), or for ``undecided`` ``budget``/``too_large``/``unsupported``.
     """
 
@@ -283,6 +284,16 @@ def _random_value(var: Variable, rng: random.Random) -> float:
     return magnitude if rng.random() < 0.5 else -magnitude
 
 
+def _finite_domain_size(variables: Sequence[Variable]) -> int | None:
+    """How many points a domain of bounded integer variables has (None if not such a domain)."""
+    size = 1
+    for v in variables:
+        if v.kind != "integer" or v.lo is None or v.hi is None:
+            return None
+        size *= max(0, math.ceil(v.hi) - 1 - math.floor(v.lo))
+    return size
+
+
 def _far_value(var: Variable, sign: int, i: int) -> float | None:
     if var.lo is not None and var.hi is not None:
         return None
@@ -412,6 +423,10 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
                             counterexample=dict(point), answer_value=float(b2[0]),
                             reference_value=float(a2[0]), points_checked=agreed + 1)
         agreed += 1
+    size = _finite_domain_size(domain)
+    if size is not None and len(seen) >= size and agreed:
+        return done("equivalent", "exhaustive", f"they agree at every point of the domain where both are "
+                    f"defined ({agreed} of {size})", points_checked=agreed)
     proof = _symbolic_proof(ref, ans)
     if proof:
         return done("equivalent", "symbolic", f"{proof}; they also agree at {agreed} points",

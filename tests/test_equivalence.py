@@ -212,3 +212,11 @@ def test_threads_share_the_engine_safely():
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda ip: verdict(ip[1][0], ip[1][1], seed=ip[0]).status, enumerate(pairs)))
     assert got == [p[2] for p in pairs]
+
+
+def test_small_integer_domains_are_checked_exhaustively():
+    n = [Variable("n", kind="integer", lo=-0.5, hi=3.5)]  # n in {0, 1, 2, 3}
+    v = verdict("n(n-1)(n-2)(n-3)", "0", n)  # zero on this domain, not as a polynomial
+    assert v.status == "equivalent" and v.method == "exhaustive" and "4 of 4" in v.evidence
+    wrong = verdict("n^3", "6n^2 - 11n + 6", n)  # agrees at n = 1, 2, 3 only
+    assert wrong.status == "not_equivalent" and wrong.counterexample == {"n": 0.0}
