@@ -280,6 +280,9 @@ def test_calls_are_deterministic_and_few(backprop):
     params = make_cases(backprop.item("backward"))[0].params
     n_entries = sum(v.size for v in params.values())
     assert len(backward_calls) == len(make_cases(backprop.item("backward"))) + 1 + 4 * n_entries <= 120
+    fd_calls = [c for c in backward_calls if "#fd" in c.id]
+    assert {c.function for c in fd_calls} == {"loss"}
+    assert all(c.timeout <= 0.25 for c in fd_calls)  # a hanging loss costs seconds here, not minutes
 
 
 def test_cases_cover_m_1_and_distinct_layer_widths_and_large_inputs(backprop):
