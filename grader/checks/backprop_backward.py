@@ -95,9 +95,44 @@ def _is_f32(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype == np.float32
 
 
+class _Outputs:
+    """Reference-side outputs (authored mistakes, the reference without λ) per network, computed on
+    first use and kept for the rest of one check; a callable that fails on a network gives None."""
+
+    def __init__(self, item: BackpropItem, cases: list[Case]) -> None:
+        self.item, self.cases, self.memo = item, cases, {}  # type: ignore[var-annotated]
+
+    def mistake(self, index: int, case: int) -> Any:
+        key = ("mistake", index, case)
+        if key not in self.memo:
+            c, answer = self.cases[case], self.item.mistakes[index].answer
+            try:
+                self.memo[key] = answer(c.X, c.Y, c.params, c.lam) if callable(answer) else None
+            except Exception:  # an authored callable that does not fit a network is simply no match
+                self.memo[key] = None
+        return self.memo[key]
+
+    def without_regularisation(self, case: int) -> dict[str, np.ndarray]:
+        key = ("lam0", case)
+        if key not in self.memo:
+            c = self.cases[case]
+            self.memo[key] = self.item.reference(c.X, c.Y, c.params, 0.0)
+        return self.memo[key]
+
+
+def _matches_mistake(outputs: _Outputs, index: int, key: str, got: list[dict[str, Any]],
+                     refs: list[dict[str, np.ndarray]], item: BackpropItem) -> bool:
+    differs = False
+    for i, (g, r) in enumerate(zip(got, refs)):
+        out = outputs.mistake(index, i)
+        if not isinstance(out, dict) or not agrees(out.get(key), g[key], item.rtol, item.atol, SCALE_FLOOR):
+            return False
+        differs = differs or not agrees(r[key], out.get(key), item.rtol, item.atol, SCALE_FLOOR)
+    return differs
+
+
 def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[str, Any]],
-              refs: list[dict[str, np.ndarray]], first: Mismatch, mistake_outputs: list[list[Any] | None]
-              ) -> Diagnosis | None:
+              refs: list[dict[str, np.ndarray]], first: Mismatch, outputs: _Outputs) -> Diagnosis | None:
     if first.kind not in ("shape", "values"):
         return None
     if first.kind == "shape":
@@ -109,24 +144,19 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
                                                f"transpose of the right gradient ({key} has the shape of {key[1:]}; "
                                                f"check the order of the factors in the product)")
         return None
-    for m, outputs in zip(item.mistakes, mistake_outputs):
-        if outputs is None:
-            continue
-        differs = not all(agrees(r[key], o.get(key), item.rtol, item.atol, SCALE_FLOOR) for r, o in
-                          zip(refs, outputs))
-        if differs and all(agrees(o.get(key), g[key], item.rtol, item.atol, SCALE_FLOOR)
-                           for o, g in zip(outputs, got)):
+    for index, m in enumerate(item.mistakes):
+        if _matches_mistake(outputs, index, key, got, refs, item):
             return Diagnosis(m.tag, m.feedback)
     if any(not isinstance(g[key], np.ndarray) or g[key].dtype.kind != "f" for g in got):
         return None  # integers truncate: the comparison's own message says so
     f32 = any(_is_f32(g[key]) for g in got)
-    fits = []
-    for c, g, r in zip(cases, got, refs):
+    fits, ms = [], []
+    for i, (c, g, r) in enumerate(zip(cases, got, refs)):
         L = np.asarray(g[key], dtype=np.float64)
         if L.shape != r[key].shape:
             return None
         if key.startswith("dW"):
-            g0 = item.reference(c.X, c.Y, c.params, 0.0)[key]
+            g0 = outputs.without_regularisation(i)[key]
             basis = [g0, r[key] - g0]
         else:
             basis = [r[key], c.lam / c.m * c.params[key[1:]]]
@@ -137,20 +167,10 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
         if resid > FIT_TOL[f32]:
             return None
         fits.append(coef)
+        ms.append(c.m)
     if not fits:
         return None
-    ms = [c.m for c in cases][:len(fits)]
     return (diagnose_weight if key.startswith("dW") else diagnose_bias)(key, fits, ms, f32)
-
-
-def _mistake_outputs(item: BackpropItem, cases: list[Case]) -> list[list[Any] | None]:
-    out: list[list[Any] | None] = []
-    for m in item.mistakes:
-        try:
-            out.append([m.answer(c.X, c.Y, c.params, c.lam) for c in cases] if callable(m.answer) else None)
-        except Exception:  # an authored callable that does not fit a network is simply no match
-            out.append(None)
-    return out
 
 
 def _own_loss_gradients(item: BackpropItem, run: RunResult, case: Case) -> tuple[float | None, dict | None]:
@@ -196,8 +216,8 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
                 if mismatch:
                     first[k] = (i, mismatch)
     wrong = [k for k in BACKPROP_ORDER if k in first]
-    mistake_outputs = _mistake_outputs(item, cases) if wrong else []
-    diagnoses = {k: _diagnose(item, k, cases, got, refs, first[k][1], mistake_outputs) for k in wrong}
+    outputs = _Outputs(item, cases)
+    diagnoses = {k: _diagnose(item, k, cases, got, refs, first[k][1], outputs) for k in wrong}
 
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases]}
     base, fd = _own_loss_gradients(item, run, cases[0])
