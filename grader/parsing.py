@@ -193,6 +193,8 @@ class _Parser:
             tok = self.tok
             if tok.text in (")", "]"):
                 raise self.error(f"unmatched {tok.text!r}")
+            if tok.text == ",":
+                raise self.error("unexpected ',': write decimals with a point (2.5), one expression per answer")
             raise self.error(f"unexpected {tok.text!r}")
         return expr
 
@@ -231,6 +233,8 @@ class _Parser:
                     factors[-1] = sp.Rational(factors[-1], f)  # 1/2 is the number one half
                 else:
                     factors.append(sp.Pow(f, -1, evaluate=False))
+            elif tok.kind == "num" and self.tokens[self.i - 1].kind == "num":
+                raise self.error("two numbers in a row: put an operator between them")
             elif self.starts_primary():
                 factors.append(self.power())
             else:

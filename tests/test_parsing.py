@@ -84,6 +84,8 @@ def test_trees_are_not_evaluated_so_huge_powers_cost_nothing():
     ("max(x)", "two or more arguments", 0),
     ("x + 'y'", "quotes", 4),
     ("1" * 100, "number too long", 0),
+    ("2,5x", "write decimals with a point", 1),
+    ("2 3x", "two numbers in a row", 2),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_refuses_bad_input_with_a_position(text, fragment, position):
     with pytest.raises(ParseError) as info:
