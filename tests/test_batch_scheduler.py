@@ -138,3 +138,17 @@ def test_a_second_batch_on_the_same_output_folder_is_refused(fake, tmp_path):
             batch.grade_batch(discovery(tmp_path, {"ann": "a1"}), {"tiny": EX}, batch.BatchOptions(out, jobs=1))
     run = batch.grade_batch(discovery(tmp_path, {"ann": "a1"}), {"tiny": EX}, batch.BatchOptions(out, jobs=1))
     assert run.graded == 1
+
+
+def test_editing_an_exercise_reference_regrades_its_submissions(fake, tmp_path):
+    solution, template = tmp_path / "tiny_solution.py", tmp_path / "tiny_template.py"
+    solution.write_text("# v1\n")
+    template.write_text("# template\n")
+    ex = Exercise("tiny", "Tiny", 1, template, solution, EX.items)
+    out = tmp_path / "out"
+    found = discovery(tmp_path, {"ann": "a1"})
+    batch.grade_batch(found, {"tiny": ex}, batch.BatchOptions(out, jobs=1))
+    assert batch.grade_batch(found, {"tiny": ex}, batch.BatchOptions(out, jobs=1)).graded == 0
+    solution.write_text("# v2: a fixed reference\n")
+    run = batch.grade_batch(found, {"tiny": ex}, batch.BatchOptions(out, jobs=1))
+    assert (run.graded, run.skipped) == (1, 0)
