@@ -46,7 +46,7 @@ VerdictStatus = Literal["equivalent", "not_equivalent", "undecided"]
 #: working precisions (decimal digits): a mismatch must survive the higher ones
 PRECISIONS = (30, 90, 300)
 #: relative tolerance when either side has a floating-point literal ("about double precision")
-FLOAT_RTOL = mpmath.mpf("1e-11")
+FLOAT_RTOL = mpmath.mpf("1e-13")
 CACHE_SIZE = 4096
 
 

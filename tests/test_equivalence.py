@@ -220,3 +220,13 @@ def test_small_integer_domains_are_checked_exhaustively():
     assert v.status == "equivalent" and v.method == "exhaustive" and "4 of 4" in v.evidence
     wrong = verdict("n^3", "6n^2 - 11n + 6", n)  # agrees at n = 1, 2, 3 only
     assert wrong.status == "not_equivalent" and wrong.counterexample == {"n": 0.0}
+
+
+@pytest.mark.parametrize("answer,status", [
+    ("2*x + 3.000000000001", "not_equivalent"),  # 3e-13 off: a different number
+    ("2*x + 3.0000000000000004", "equivalent"),  # the next double after 3
+    ("exp(0.6931471805599453*x)*0.6931471805599453", "equivalent"),  # ln 2 to double precision, amplified
+])
+def test_float_literals_accepted_only_to_about_double_precision(answer, status):
+    reference = "2*x+3" if answer.startswith("2*x") else "2^x*ln(2)"
+    assert verdict(reference, answer).status == status
