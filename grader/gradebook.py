@@ -22,9 +22,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
+from .errors import UsageError
 from .results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
 
 SubmissionStatus = Literal["ok", "error", "timeout"]
+#: stored in SQLite's ``user_version``; a gradebook with another number is refused, never altered
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -139,10 +142,23 @@ class Gradebook:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if version != SCHEMA_VERSION and (version or tables):
+                raise UsageError(f"{self.path} is not a gradebook of this grader (schema {version}, expected "
+                                 f"{SCHEMA_VERSION}); choose another --out folder")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise UsageError(f"{self.path} cannot be used as a gradebook: {exc}") from None
+        except UsageError:
+            self.db.close()
+            raise
 
     def __enter__(self) -> "Gradebook":
         return self

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from grader.gradebook import Gradebook, result_from_json, result_to_json, submission_status
+from grader.errors import UsageError
+from grader.gradebook import SCHEMA_VERSION, Gradebook, result_from_json, result_to_json, submission_status
 from grader.results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
 
 
@@ -84,3 +85,24 @@ def test_submission_status(res, status):
     got, problem = submission_status(res)
     assert got == status
     assert (problem is None) == (status == "ok")
+
+
+def test_a_file_that_is_not_our_gradebook_is_refused_untouched(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(UsageError, match="cannot be used as a gradebook"):
+        Gradebook(junk)
+    assert junk.read_bytes() == b"not a database at all" * 100
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE students (name TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(UsageError, match="not a gradebook of this grader"):
+        Gradebook(other)
+
+
+def test_a_new_gradebook_carries_the_schema_version(tmp_path):
+    Gradebook(tmp_path / "g.sqlite").close()
+    assert sqlite3.connect(tmp_path / "g.sqlite").execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    Gradebook(tmp_path / "g.sqlite").close()  # and reopens
