@@ -44,15 +44,16 @@ def main() -> None:
     print(f"{len(calls)} calls of {args.exercise} on {args.submission.name}, {args.repeat} runs each")
     for mode in modes:
         limits = Limits(sandbox=mode)
-        fresh, _ = _median_ms(lambda: run_calls(args.submission, calls, limits), args.repeat)
         t = time.perf_counter()
         with SandboxPool(limits) as pool:
             start_ms = (time.perf_counter() - t) * 1000
             pool.run(args.submission, calls, limits)  # warm-up
-            pooled, _ = _median_ms(lambda: pool.run(args.submission, calls, limits), args.repeat)
-        print(f"{mode:8s} fresh run_calls median {fresh:7.1f} ms | pool.run median {pooled:6.1f} ms | "
-              f"ratio {fresh / pooled:5.1f}x | pool start {start_ms:6.0f} ms")
-
+            for label, todo in (("import only", []), ("all calls", calls)):
+                fresh, _ = _median_ms(lambda: run_calls(args.submission, todo, limits), args.repeat)
+                pooled, _ = _median_ms(lambda: pool.run(args.submission, todo, limits), args.repeat)
+                print(f"{mode:8s} {label:11s} fresh run_calls median {fresh:7.1f} ms | pool.run median "
+                      f"{pooled:6.1f} ms | ratio {fresh / pooled:5.1f}x")
+        print(f"{mode:8s} pool start (sandbox + imports, once) {start_ms:.0f} ms")
 
 if __name__ == "__main__":
     main()
