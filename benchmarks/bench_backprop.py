@@ -29,6 +29,7 @@ from grader.catalogue import find_catalogue, get_exercise
 from grader.checks import checker_for
 from grader.checks import backprop as backprop_checks
 from grader.checks.backprop_backward import _fd_calls
+from grader.checks import backprop_cases
 from grader.checks.backprop_cases import cached_cases, wire
 from grader.encoding import decode_value
 from grader.sandbox import run_calls
@@ -51,6 +52,7 @@ def _checking(exercise, run, cold: bool) -> tuple[float, float]:
     """(CPU ms, wall ms) to plan and check every item of one submission."""
     if cold:
         _clear_caches()
+    backprop_cases._DECODED.clear()  # a new submission's results are never already decoded
     cpu, wall = time.process_time(), time.perf_counter()
     for item in exercise.items:
         checker = checker_for(item.kind)

@@ -15,6 +15,7 @@ values (σ of *their* Z1, the loss of *their* A2), never to replace references.
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -152,14 +153,41 @@ def case_wire(item: BackpropItem, index: int) -> dict[str, Any]:
     return wire(item.seed, item.shapes, item.large_case, index)
 
 
+#: recently decoded outcomes: the stages read each other's results (loss reads forward's A2)
+_DECODED: dict[int, tuple[weakref.ref[CallOutcome], tuple[bool, Any]]] = {}
+_DECODED_MAX = 512
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _freeze(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _freeze(v)
+    return value
+
+
 def decoded(outcome: CallOutcome | None) -> tuple[bool, Any]:
-    """``(True, value)`` for a call that returned a readable value, else ``(False, None)``."""
+    """``(True, value)`` for a call that returned a readable value, else ``(False, None)``.
+
+    Decoded once per outcome (the value's arrays are read-only: several stages share them).
+    """
     if outcome is None or outcome.status != "ok":
         return False, None
+    hit = _DECODED.get(id(outcome))
+    if hit is not None and hit[0]() is outcome:
+        return hit[1]
     try:
-        return True, decode_value(outcome.value)
+        answer: tuple[bool, Any] = (True, _freeze(decode_value(outcome.value)))
     except DecodeError:
-        return False, None
+        answer = (False, None)
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.pop(next(iter(_DECODED)))
+    _DECODED[id(outcome)] = (weakref.ref(outcome), answer)
+    return answer
 
 
 def modified_arguments(names: Sequence[str], sent: Sequence[Any], originals: Sequence[Any],
