@@ -365,6 +365,8 @@ class QuizItem(ItemSpec):
     variables: tuple[Variable, ...] = ()
     choices: tuple[tuple[str, str], ...] = ()
     tolerance: float = 1e-6
+    #: functions an expression answer may not contain ("tanh" in "write tanh with σ")
+    must_not_use: tuple[str, ...] = ()
 
 
 def question(
@@ -376,13 +378,15 @@ def question(
     choices: Mapping[str, str] | None = None,
     tolerance: float = 1e-6,
     mistakes: Sequence[Mistake] = (),
+    must_not_use: Sequence[str] = (),
     title: str = "",
     hidden: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a reference function as a quiz question with the given ``text``.
 
     ``variables`` maps each parameter to its domain (expression answers);
-    ``choices`` maps letters to options (choice answers).
+    ``choices`` maps letters to options (choice answers); ``must_not_use``
+    names functions an expression answer may not contain.
     """
     if answer not in ("expression", "number", "choice"):
         raise ValueError(f"unknown quiz answer kind {answer!r}")
@@ -404,6 +408,7 @@ def question(
             name=func.__name__, kind="quiz", points=float(points), reference=func,
             title=title or text.splitlines()[0][:120], hidden=hidden, mistakes=tuple(mistakes),
             answer=answer, question=text, tolerance=tolerance, choices=letters,
+            must_not_use=tuple(must_not_use),
             variables=tuple(Variable.parse(n, domains.get(n, "real")) for n in names),
         )
         return _attach(func, item)

@@ -66,7 +66,7 @@ def d_tanh(x):
     return 1 - tanh(x)**2
 
 
-@question(points=1, text="tanh(x) written with the sigmoid σ:  tanh(x) = ?", mistakes=[
+@question(points=1, text="tanh(x) written with the sigmoid σ:  tanh(x) = ?", must_not_use=("tanh",), mistakes=[
     mistake("2σ(x)-1", "2σ(x) - 1 is tanh(x/2): the sigmoid's argument must be 2x", tag="missing_factor_2x"),
     mistake("σ(2x)-1", "σ(2x) - 1 is missing the factor 2 in front", tag="missing_factor_2"),
 ])

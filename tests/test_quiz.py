@@ -190,3 +190,10 @@ def test_a_hostile_deeply_nested_file_is_refused_not_crashed(quiz, tmp_path):
 def test_toml_value_types_are_handled(quiz, name, answer, fragment):
     assert fragment in _grade_one(quiz, name, answer).feedback
 
+
+
+def test_a_question_that_asks_for_another_form_refuses_the_function_itself(quiz):
+    res = _grade_one(quiz, "tanh_via_sigmoid", "tanh(x)")
+    assert (res.points, res.diagnosis) == (0.0, "function_not_allowed")
+    assert res.feedback == "this question asks you to write it without tanh"
+    assert _grade_one(quiz, "tanh_via_sigmoid", "2/(1+e^(-2x)) - 1").status == "passed"

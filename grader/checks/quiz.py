@@ -144,6 +144,10 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
     reading = f"we read your answer as {describe_reading(answer)}"
     reference = item.reference(*_symbols(item).values())
     common = {"answer": text[:400], "expected": describe_reading(reference), "details": (reading,)}
+    used = sorted({type(f).__name__ for f in answer.atoms(sp.Function)} & set(item.must_not_use))
+    if used:
+        return result(item, exercise, passed=False, diagnosis="function_not_allowed",
+                      feedback=f"this question asks you to write it without {used[0]}", **common)
     verdict = equivalence.compare(reference, answer, item.variables)
     if verdict.status == "equivalent":
         return result(item, exercise, passed=True, feedback="correct", **common)
