@@ -185,7 +185,10 @@ def decoded(outcome: CallOutcome | None) -> tuple[bool, Any]:
     except DecodeError:
         answer = (False, None)
     if len(_DECODED) >= _DECODED_MAX:
-        _DECODED.pop(next(iter(_DECODED)))
+        try:  # oldest first; another thread may be trimming too
+            _DECODED.pop(next(iter(_DECODED)), None)
+        except (RuntimeError, StopIteration):
+            _DECODED.clear()
     _DECODED[id(outcome)] = (weakref.ref(outcome), answer)
     return answer
 
