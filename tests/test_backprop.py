@@ -412,3 +412,14 @@ def test_sgd_step_matching_the_learners_own_gradient_keys_is_not_charged_again(t
     sgd = items["sgd_step"]
     assert sgd.points == sgd.max_points and sgd.evidence["keys"] == {"step": "carried_forward"}
     assert "error carried forward from backward" in sgd.feedback and "KeyError" in sgd.feedback
+
+
+def test_each_outcome_is_decoded_once_and_shared_read_only():
+    from grader.checks.backprop_cases import decoded
+
+    outcome = CallOutcome("forward#0", "ok", encode_value({"A2": np.ones((2, 3))}))
+    ok, first = decoded(outcome)
+    assert ok and decoded(outcome)[1] is first
+    assert not first["A2"].flags.writeable  # several stages read it: none may change it
+    assert decoded(CallOutcome("x", "ok", {"t": "bogus"})) == (False, None)
+    assert decoded(CallOutcome("x", "error")) == (False, None)
