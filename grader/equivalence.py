@@ -219,8 +219,13 @@ def _compare_components(reference: Any, answer: Any, ref_parts: Any, ans_parts: 
         return Verdict("not_equivalent", "shape", f"expected {what}, got {got}",
                        seconds=time.perf_counter() - started)
     undecided: Verdict | None = None
+    budget = kw.pop("budget")
     for i, (r, a) in enumerate(zip(refs, anss)):
-        v = compare(r, a, variables, **kw)
+        left = budget - (time.perf_counter() - started)  # the components share one budget
+        if left <= 0:
+            return Verdict("undecided", "budget", f"ran out of time after {i} of {len(refs)} components",
+                           seconds=time.perf_counter() - started)
+        v = compare(r, a, variables, budget=left, **kw)
         if v.status == "not_equivalent":
             return Verdict(v.status, v.method, f"component {i + 1}: {v.evidence}", v.counterexample,
                            v.answer_value, v.reference_value, time.perf_counter() - started, v.points_checked)

@@ -230,3 +230,12 @@ def test_small_integer_domains_are_checked_exhaustively():
 def test_float_literals_accepted_only_to_about_double_precision(answer, status):
     reference = "2*x+3" if answer.startswith("2*x") else "2^x*ln(2)"
     assert verdict(reference, answer).status == status
+
+
+def test_components_share_one_budget():
+    x = sp.Symbol("x", real=True)
+    clear_cache()
+    many = [sp.sin(k * x) ** 2 + sp.cos(k * x) ** 2 for k in range(1, 40)]
+    v = compare(many, [sp.Integer(1)] * len(many), X, budget=0.0)
+    assert v.status == "undecided" and v.method == "budget" and "0 of 39 components" in v.evidence
+    assert compare(many, [sp.Integer(1)] * len(many), X).status == "equivalent"
