@@ -171,3 +171,18 @@ def test_symbolic_evidence_keeps_its_keys_and_says_how_the_answer_reads():
             "read_as"} <= set(res.evidence)
     assert res.evidence["read_as"] == "−2x · cos(x^2)"
     assert res.diagnosis == "sign_error"
+
+
+@symbolic(points=1)
+def jacobian(x, y):
+    return sp.Matrix([[y, x]])
+
+
+def test_matrix_of_the_wrong_shape_gets_a_shape_message():
+    from grader.checks.symbolic import check
+    item = jacobian.__grader_item__
+    x, y = symbols_for(item).values()
+    res = check(item, _run_returning(item, sp.Matrix([[y], [x]])), "gradients")
+    assert res.diagnosis == "wrong_shape" and "should return a 1x2 matrix; yours is 2x1" in res.feedback
+    ok = check(item, _run_returning(item, sp.Matrix([[y, x]])), "gradients")
+    assert ok.status == "passed"
