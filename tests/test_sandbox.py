@@ -165,3 +165,26 @@ def test_private_submission_file_is_still_readable_by_the_sandbox_user(tmp_path,
     result = grade_file(path, catalogue["derivatives"], Limits(**{**HOSTILE_LIMITS.__dict__, "sandbox": "bwrap"}))
     assert result.import_error is None
     assert {i.item: i.points for i in result.items}["d_exp"] == 1
+
+
+def test_non_root_bwrap_command_is_valid(monkeypatch):
+    """The ordinary-user variant (user namespace, no setpriv), run here as uid 65534 with Debian's python."""
+    import shutil
+    import subprocess
+
+    bwrap_or_skip()
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/python3") or not shutil.which("setpriv"):
+        pytest.skip("needs root (to become uid 65534) and /usr/bin/python3")
+    monkeypatch.setattr(isolation, "_is_root", lambda: False)
+    monkeypatch.setattr(isolation, "_bind_roots", lambda: [])  # uid 65534 cannot reach /root/.pyenv
+    monkeypatch.setattr(isolation, "catalogue_masks", lambda: [])
+    probe = "import os, socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=1)\n    net = 1\n" \
+            "except OSError:\n    net = 0\nprint(os.getuid(), os.getpid(), net, sorted(os.listdir('/')))"
+    argv = isolation.bwrap_argv(["/usr/bin/python3", "-I", "-S", "-c", probe], uid=65534, scratch_bytes=1 << 20)
+    assert "setpriv" not in " ".join(argv) and "--unshare-user" in argv
+    proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    uid, pid, net, root = proc.stdout.split(" ", 3)
+    assert (uid, net) == ("65534", "0") and int(pid) <= 3
+    assert "root" not in root and "home" not in root and "scratch" in root
