@@ -245,7 +245,7 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     for k in GRAD_KEYS:
         if k not in first:
             status[k] = "ok"
-        elif consistent.get(k) and base is not None and not loss_right:
+        elif consistent.get(k) and base is not None and ref_loss is not None and not loss_right:
             status[k] = "carried_forward"
         else:
             status[k] = "wrong"
