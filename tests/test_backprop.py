@@ -423,3 +423,21 @@ def test_each_outcome_is_decoded_once_and_shared_read_only():
     assert not first["A2"].flags.writeable  # several stages read it: none may change it
     assert decoded(CallOutcome("x", "ok", {"t": "bogus"})) == (False, None)
     assert decoded(CallOutcome("x", "error")) == (False, None)
+
+
+def test_backprop_decorator_validates_stage_and_related_references():
+    from grader.spec import backprop as backprop_spec
+
+    def loss(X, Y, params, lam):
+        return 0.0
+
+    def my_backward(X, Y, params, lam):
+        return {}
+
+    item = backprop_spec(points=2, stage="backward", loss=loss)(my_backward).__grader_item__
+    assert (item.kind, item.name, item.stage, item.points) == ("backprop", "my_backward", "backward", 2.0)
+    assert item.related == {"loss": loss}
+    with pytest.raises(ValueError, match="unknown backprop stage 'my_backward'"):
+        backprop_spec(points=1)(my_backward)
+    with pytest.raises(ValueError, match="are not stages"):
+        backprop_spec(points=1, lossy=loss)(loss)
