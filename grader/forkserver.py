@@ -144,10 +144,10 @@ class SandboxPool:
 
     def _starter(self, source: str, name: str) -> Starter:
         def start(job: dict[str, Any], limits: Limits) -> _Forked | _Dead:
-            unprivileged = self.mode == "bwrap" and os.geteuid() == 0
             rl = limits_dict(limits)
-            if unprivileged:
-                rl["processes"] += 1  # the zygote runs under the same uid
+            nproc = isolation.process_limit(limits.processes + 1, self.mode)  # + the zygote, same uid
+            unprivileged = nproc is not None
+            rl["processes"] = nproc or 0
             order = {"job": job, "limits": rl, "source": source, "name": name, "unprivileged": unprivileged}
             for _ in range(2):  # a zygote found dead is replaced once
                 if self._sock is None or (self._proc is not None and self._proc.poll() is not None):

@@ -56,7 +56,8 @@ def apply_rlimits(limits: Mapping[str, int], unprivileged: bool) -> None:
     """Set the learner's resource limits on the calling process (hard = soft, except CPU).
 
     The CPU hard limit is one second above the soft one: SIGXCPU first, SIGKILL if
-    the learner catches it. ``RLIMIT_NPROC`` is only meaningful for a non-root uid.
+    the learner catches it. ``RLIMIT_NPROC`` (``processes``, see :func:`process_limit`)
+    is set only when ``unprivileged``.
     """
     pairs = [
         (resource.RLIMIT_AS, limits["memory_bytes"], limits["memory_bytes"]),
@@ -72,6 +73,27 @@ def apply_rlimits(limits: Mapping[str, int], unprivileged: bool) -> None:
             resource.setrlimit(which, (soft, hard))
         except (ValueError, OSError):
             pass
+
+
+def process_limit(processes: int, mode: str) -> int | None:
+    """The RLIMIT_NPROC to give a learner process, or None where it cannot work.
+
+    The kernel counts every task of the real uid and exempts root: as root only the
+    private uid of bwrap mode makes it bite; as an ordinary user the learner may add
+    ``processes`` to what the user already runs (the user's other processes keep their
+    own limit, so they are not starved).
+    """
+    if os.geteuid() == 0:
+        return processes if mode == "bwrap" else None
+    uid, tasks = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    tasks += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                pass
+    return tasks + processes
 
 
 def _is_root() -> bool:

@@ -42,7 +42,7 @@ class Limits:
     open_files: int = 64
     output_bytes: int = 64 << 10
     result_bytes: int = 128 << 20
-    processes: int = 32  # RLIMIT_NPROC for the sandbox's private uid (bwrap mode as root)
+    processes: int = 32  # processes/threads the learner may start (see isolation.process_limit)
     scratch_bytes: int = 64 << 20  # size of the scratch tmpfs (bwrap mode)
     sandbox: str = "auto"  # auto | bwrap | rlimits, see grader.isolation
 
@@ -152,7 +152,7 @@ class _Fresh:
         self.mode = mode
         rfd, wfd = os.pipe()
         inner = isolation.python_argv() + ["-c", _BOOT.format(root=isolation.PACKAGE_ROOT), str(wfd)]
-        unprivileged, pass_fds = False, [wfd]
+        pass_fds = [wfd]
         if mode == "bwrap":
             inside = f"{isolation.SUBMISSION_DIR}/{Path(host_path).name}"
             job = dict(job, path=inside, workdir=isolation.SCRATCH)
@@ -160,13 +160,16 @@ class _Fresh:
             pass_fds.append(source_fd)
             argv = isolation.bwrap_argv(inner, uid=isolation.next_uid(), scratch_bytes=limits.scratch_bytes,
                                         submission=(source_fd, inside))
-            cwd, env, unprivileged = None, {"PATH": "/usr/bin:/bin"}, os.geteuid() == 0
+            cwd, env = None, {"PATH": "/usr/bin:/bin"}
         else:
             self.workdir = tempfile.mkdtemp(prefix="grader-run-")
             job = dict(job, workdir=self.workdir)
             argv, cwd, env = inner, self.workdir, isolation.child_env(self.workdir)
         rl = limits_dict(limits)
         rl["cpu_seconds"] += STARTUP_CPU_SECONDS  # the child tightens it once SymPy/NumPy are imported
+        nproc = isolation.process_limit(limits.processes, mode)
+        unprivileged = nproc is not None
+        rl["processes"] = nproc or 0
         try:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -188,3 +188,14 @@ def test_non_root_bwrap_command_is_valid(monkeypatch):
     uid, pid, net, root = proc.stdout.split(" ", 3)
     assert (uid, net) == ("65534", "0") and int(pid) <= 3
     assert "root" not in root and "home" not in root and "scratch" in root
+
+
+def test_process_limit_is_private_uid_budget_as_root_and_added_budget_otherwise(monkeypatch):
+    if os.geteuid() == 0:
+        assert isolation.process_limit(16, "bwrap") == 16
+        assert isolation.process_limit(16, "rlimits") is None  # root is exempt from RLIMIT_NPROC
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    monkeypatch.setattr(os, "getuid", lambda: 0)  # count root's tasks as if they were the user's
+    running = isolation.process_limit(0, "rlimits")
+    assert running is not None and running > 1
+    assert isolation.process_limit(16, "bwrap") >= running + 16 - 5  # a few tasks may come and go
