@@ -193,6 +193,16 @@ class _Scheduler:
                 self._charge(sub, "stopped or broke the grader's worker process")
 
 
+def _warm_up(ex: Exercise) -> None:
+    """Import the report renderer and compile its templates once, before the workers are forked from us."""
+    from .render import html
+
+    try:
+        html.render(unreadable_result(ex, "warm-up", "warm-up"))
+    except Exception:  # the workers will meet (and report) the same problem on real results
+        pass
+
+
 @contextlib.contextmanager
 def _exclusive(out: Path) -> Iterator[None]:
     """Hold a lock on the output folder so two batches never grade into it at once (released even on kill -9)."""
@@ -217,6 +227,7 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
         sched = _Scheduler(book, used, options, len(todo), progress)
         try:
             if todo:
+                _warm_up(used[todo[0].exercise])
                 leaders = sched.leaders(todo)
                 sched.isolate(sched.run(leaders, max(1, min(options.jobs, len(leaders)))))
         except KeyboardInterrupt:

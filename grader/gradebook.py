@@ -144,8 +144,9 @@ class Gradebook:
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if version != SCHEMA_VERSION and (version or tables):
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            ours = tables <= {"submissions", "items", "runs", "sqlite_sequence"}  # also before versions existed
+            if version != SCHEMA_VERSION and (version or not ours):
                 raise UsageError(f"{self.path} is not a gradebook of this grader (schema {version}, expected "
                                  f"{SCHEMA_VERSION}); choose another --out folder")
             self.db.execute("PRAGMA journal_mode=WAL")
