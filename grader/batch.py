@@ -193,14 +193,18 @@ class _Scheduler:
                 self._charge(sub, "stopped or broke the grader's worker process")
 
 
-def _warm_up(ex: Exercise) -> None:
-    """Import the report renderer and compile its templates once, before the workers are forked from us."""
+def _warm_up(exercises: Iterable[Exercise]) -> None:
+    """Import the checkers and the report renderer and compile its templates once, before forking the workers."""
+    from .checks import checker_for
     from .render import html
 
-    try:
-        html.render(unreadable_result(ex, "warm-up", "warm-up"))
-    except Exception:  # the workers will meet (and report) the same problem on real results
-        pass
+    for ex in exercises:
+        try:
+            for item in ex.items:
+                checker_for(item.kind)
+            html.render(unreadable_result(ex, "warm-up", "warm-up"))
+        except Exception:  # the workers will meet (and report) the same problem on real results
+            pass
 
 
 @contextlib.contextmanager
@@ -227,7 +231,7 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
         sched = _Scheduler(book, used, options, len(todo), progress)
         try:
             if todo:
-                _warm_up(used[todo[0].exercise])
+                _warm_up(used.values())
                 leaders = sched.leaders(todo)
                 sched.isolate(sched.run(leaders, max(1, min(options.jobs, len(leaders)))))
         except KeyboardInterrupt:
