@@ -198,13 +198,12 @@ def _warm_up(exercises: Iterable[Exercise]) -> None:
     from .checks import checker_for
     from .render import html
 
-    for ex in exercises:
-        try:
-            for item in ex.items:
-                checker_for(item.kind)
+    for ex in exercises:  # a failure here is left for the workers to meet (and report) on real results
+        with contextlib.suppress(Exception):
             html.render(unreadable_result(ex, "warm-up", "warm-up"))
-        except Exception:  # the workers will meet (and report) the same problem on real results
-            pass
+        for kind in {item.kind for item in ex.items}:
+            with contextlib.suppress(Exception):
+                checker_for(kind)
 
 
 @contextlib.contextmanager
