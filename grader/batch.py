@@ -97,7 +97,8 @@ class _Scheduler:
         self.book, self.exercises, self.options = book, exercises, options
         self.versions = {name: exercise_version(ex) for name, ex in exercises.items()}
         self.total, self.progress = total, progress
-        self.graded, self.problems = 0, []  # type: int, list[str]
+        self.graded = 0
+        self.problems: list[str] = []
         self.twins: dict[tuple[str, str], list[Submission]] = {}
 
     def leaders(self, todo: Sequence[Submission]) -> list[Submission]:
@@ -154,7 +155,8 @@ class _Scheduler:
 
     def run(self, todo: Iterable[Submission], jobs: int) -> list[Submission]:
         """Grade ``todo``; returns the submissions that were in flight when a worker died."""
-        queue, window = deque(todo), {}  # type: deque[Submission], dict[Future[_Payload], Submission]
+        queue: deque[Submission] = deque(todo)
+        window: dict[Future[_Payload], Submission] = {}
         suspects: list[Submission] = []
         pool = self._pool(jobs)
         try:
