@@ -13,6 +13,11 @@ stdin and writes JSON lines to the result descriptor (fd given in argv)::
 A "done" event also carries "warnings": ["RuntimeWarning: overflow ... (line 7)", ...]
 when the call raised warnings (at most five distinct ones).
 
+The job: {"path", "module", "calls": [...], "import_timeout", "workdir",
+"drop_path", "cpu_seconds"} (``cpu_seconds``: the learner's CPU budget, counted
+from after the imports). The fork server (``grader._zygote``) calls ``serve``
+in a fresh fork with the same job instead of starting a new interpreter.
+
 Everything the learner returns is encoded here into plain data; nothing is
 pickled. The grader trusts none of it beyond the wire format's rules.
 """
