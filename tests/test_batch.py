@@ -103,27 +103,33 @@ def csv_rows(out: Path) -> dict[str, list[str]]:
 def test_batch_grades_a_class_and_writes_every_output(catalog, tmp_path):
     subs = write_class(tmp_path / "class", {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN, "carol/tiny.py": BROKEN,
                                             "dave/tiny.py": GOOD, "notes.txt": "hello"})
+    (subs / "erin").mkdir()
+    (subs / "erin" / "tiny.py").write_bytes(b"def d_exp(x):\n    return '\xff'\n")  # not UTF-8
     out = tmp_path / "out"
     res = batch(catalog, subs, out, "--jobs", "2")
     assert res.returncode == 0, res.stderr
     assert "not graded: notes.txt: the name matches no exercise" in res.stderr
-    assert "layout: folder per learner; 4 learners, 4 submissions" in res.stderr
-    assert "[4/4] graded" in res.stderr  # plain log lines when not on a terminal
-    assert "graded 4, already graded 0" in res.stdout
+    assert "layout: folder per learner; 5 learners, 5 submissions" in res.stderr
+    assert "[5/5] graded" in res.stderr  # plain log lines when not on a terminal
+    assert "graded 5, already graded 0" in res.stdout
     assert csv_rows(out) == {"alice": ["1", "2", "3", "3", "3"], "bob": ["0", "2", "2", "2", "3"],
-                             "carol": ["0", "0", "0", "0", "3"], "dave": ["1", "2", "3", "3", "3"]}
+                             "carol": ["0", "0", "0", "0", "3"], "dave": ["1", "2", "3", "3", "3"],
+                             "erin": ["0", "0", "0", "0", "3"]}
     doc = json.loads((out / "grades.json").read_text())
     assert doc["learners"][1]["exercises"]["tiny"]["items"]["d_exp"]["diagnosis"] == "sign_error"
-    for learner in ("alice", "bob", "carol", "dave"):
+    for learner in ("alice", "bob", "carol", "dave", "erin"):
         assert "<html" in (out / "reports" / learner / "tiny.html").read_text()
     page = (out / "summary.html").read_text()
     assert "sign_error" in page and "carol" in page and "notes.txt" in page
     subs_rows, _ = gradebook_rows(out)
     assert [(r[0], r[2], r[7]) for r in subs_rows] == [("alice", "alice/tiny.py", "ok"), ("bob", "bob/tiny.py", "ok"),
                                                        ("carol", "carol/tiny.py", "error"),
-                                                       ("dave", "dave/tiny.py", "ok")]  # same file as alice
+                                                       ("dave", "dave/tiny.py", "ok"),  # same file as alice
+                                                       ("erin", "erin/tiny.py", "error")]
+    erin = subs_rows[-1][8]
+    assert "erin/tiny.py is not UTF-8 text" in erin and str(tmp_path) not in erin  # no instructor paths
     again = batch(catalog, subs, out)  # nothing changed: nothing graded, same outputs
-    assert again.returncode == 0 and "graded 0, already graded 4" in again.stdout
+    assert again.returncode == 0 and "graded 0, already graded 5" in again.stdout
     assert gradebook_rows(out)[0] == subs_rows
 
 
