@@ -152,3 +152,15 @@ def test_editing_an_exercise_reference_regrades_its_submissions(fake, tmp_path):
     solution.write_text("# v2: a fixed reference\n")
     run = batch.grade_batch(found, {"tiny": ex}, batch.BatchOptions(out, jobs=1))
     assert (run.graded, run.skipped) == (1, 0)
+
+
+def test_outputs_cover_the_learners_found_this_time_and_fill_in_missing_reports(fake, tmp_path):
+    out = tmp_path / "out"
+    batch.grade_batch(discovery(tmp_path, {"ann": "a1", "bob": "b1"}), {"tiny": EX}, batch.BatchOptions(out, jobs=1))
+    assert not (out / "reports").exists()  # the fake grader writes none
+    written = batch.write_outputs(discovery(tmp_path, {"ann": "a1"}), (EX,), out)  # bob's folder was removed
+    assert {p.name for p in written} == {"grades.csv", "grades.json", "summary.html"}
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("ann,")
+    assert "bob" not in (out / "summary.html").read_text()
+    assert (out / "reports" / "ann" / "tiny.html").exists() and not (out / "reports" / "bob").exists()
