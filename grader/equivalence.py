@@ -253,6 +253,8 @@ def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int)
                 out.append(f(p))
             except Undefined as exc:
                 out.append(exc)
+            except (ArithmeticError, TypeError, ValueError) as exc:  # an mpmath corner: no value here
+                out.append(Undefined(f"{type(exc).__name__}: {exc}"))
         return out[0], out[1]
 
 
