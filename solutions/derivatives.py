@@ -19,6 +19,8 @@ def _sig(z):
 @symbolic(points=1, antiderivative=lambda x: exp(x), mistakes=[
     mistake(lambda x: x * exp(x - 1), "the power rule does not apply to e^x: the exponent is the variable, "
             "and d/dx e^x = e^x", tag="power_rule_on_exp"),
+    mistake(lambda x: 0 * x, "e^x is not a constant (only e is): it changes with x, and d/dx e^x = e^x",
+            tag="treated_as_constant"),
 ])
 def d_exp(x):
     """d/dx e^x"""
@@ -28,6 +30,8 @@ def d_exp(x):
 @symbolic(points=1, antiderivative=lambda x: exp(-x), inner=lambda x: -x, mistakes=[
     mistake(lambda x: exp(-x), "your answer is e^(-x) itself: the chain rule multiplies by the derivative "
             "of the exponent -x, which is -1", tag="sign_error"),
+    mistake(lambda x: -exp(x), "the factor -1 is right, but the exponent stays -x: d/dx e^(-x) = -e^(-x)",
+            tag="exponent_sign_dropped"),
 ])
 def d_exp_neg(x):
     """d/dx e^(-x)"""
@@ -47,6 +51,8 @@ def d_pow_base(x, a):
 
 @symbolic(points=1, variables={"x": "positive"}, antiderivative=lambda x: log(x), mistakes=[
     mistake(lambda x: 1 / log(x), "the derivative of ln x is 1/x, not 1/ln x", tag="reciprocal_of_log"),
+    mistake(lambda x: -1 / x**2, "-1/x² is the derivative of 1/x; the derivative of ln x is 1/x itself",
+            tag="derivative_of_reciprocal"),
 ])
 def d_log(x):
     """d/dx ln x for x > 0"""
@@ -69,6 +75,8 @@ def d_power(x, n):
 @symbolic(points=1, forbid=(), mistakes=[
     mistake(lambda x: 1 / (1 + exp(x)), "that is σ(-x): the sigmoid is 1/(1 + e^(-x)), with a minus sign "
             "in the exponent", tag="sign_error"),
+    mistake(lambda x: 1 / (1 - exp(-x)), "the denominator of the sigmoid is 1 + e^(-x), with a plus",
+            tag="denominator_sign"),
 ])
 def sigmoid(x):
     """The logistic sigmoid σ(x) as an expression"""

@@ -42,7 +42,14 @@ def dz_dy(x, y):
     return 3 * x + 2 * y
 
 
-@symbolic(points=2)
+@symbolic(points=2, mistakes=[
+    mistake(lambda x, y: [x, y], "each component lost the factor 2 of the power rule: "
+            "∂(x²)/∂x = 2x and ∂(y²)/∂y = 2y", tag="missing_factor_2"),
+    mistake(lambda x, y: [2 * y, 2 * x], "the components are in the wrong order: ∇f lists ∂f/∂x first, "
+            "then ∂f/∂y", tag="components_swapped"),
+    mistake(lambda x, y: [-2 * x, -2 * y], "that is -∇f, the direction of steepest descent; the gradient "
+            "itself points uphill: (2x, 2y)", tag="negative_gradient"),
+])
 def grad_f(x, y):
     """∇f for f = x² + y², as [∂f/∂x, ∂f/∂y]"""
     return [2 * x, 2 * y]

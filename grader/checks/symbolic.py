@@ -107,6 +107,27 @@ def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[
     return "failed", label + f"not equal to the expected expression: {verdict.evidence}", "not_equivalent", verdict
 
 
+def _whole_list_mistake(item: SymbolicItem, answer_parts: list[Any],
+                        symbols: dict[str, sp.Symbol]) -> tuple[str, str] | None:
+    """(feedback, tag) of an authored list-valued mistake matching every component, else None.
+
+    Mistakes such as swapped gradient components only make sense for the whole list,
+    so they are tried before the per-component account is given.
+    """
+    for m in item.mistakes:
+        try:
+            wrong = diagnosis.mistake_expression(m, symbols)
+        except Exception:  # an authored answer that does not apply to this item
+            continue
+        parts = _components(wrong)
+        if parts is None or len(parts) != len(answer_parts):
+            continue
+        if all(equivalence.compare(w, a, item.variables).status == "equivalent"
+               for w, a in zip(parts, answer_parts)):
+            return m.feedback, m.tag
+    return None
+
+
 def _author_expr(func: Any, symbols: dict[str, sp.Symbol]) -> Any:
     """The item's antiderivative/inner function applied to its symbols (None if absent)."""
     if func is None:
@@ -158,6 +179,9 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         status = "passed" if not bad else ("undecided" if all(o[0] == "undecided" for o in bad) else "failed")
         feedback = "correct" if not bad else "; ".join(o[1] for o in bad)
         diag = None if not bad else bad[0][2]
+        whole = _whole_list_mistake(item, ans_parts, symbols) if status == "failed" else None
+        if whole is not None:
+            feedback, diag = whole
         evidence = {"components": [_evidence(o[3]) for o in outcomes]}
     # report hook (grader/illustrate.py): MathML of both sides, curve samples for a wrong single expression
     shown_math = illustrate(item.variables, reference, answer, evidence.get("counterexample"),
