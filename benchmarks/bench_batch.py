@@ -25,6 +25,7 @@ import os
 import random
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -278,6 +279,10 @@ def main() -> int:
         seconds, peak_kib, batch_cpu, stdout = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs,
                                                              args.timeout, stats)
         counters = [json.loads(p.read_text()) for p in stats.glob("*.json")]
+        with sqlite3.connect(tmpdir / "out" / "gradebook.sqlite") as db:
+            slowest = db.execute("SELECT learner, exercise, seconds, status FROM submissions "
+                                 "ORDER BY seconds DESC LIMIT 3").fetchall()
+            busy = db.execute("SELECT sum(seconds) FROM submissions").fetchone()[0]
         hits, misses = sum(c["hits"] for c in counters), sum(c["misses"] for c in counters)
         rerun, _, _, _ = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs, args.timeout, stats)
 
@@ -303,6 +308,8 @@ def main() -> int:
     print(f"  equivalence cache over {len(counters)} workers: {hits} hits, {misses} misses "
           f"({100 * hits / max(hits + misses, 1):.0f}% hit rate)")
     print(f"  rerun with nothing to grade: {rerun:.1f} s")
+    print(f"  worker time spent grading: {busy:.0f} s in all; slowest: " +
+          ", ".join(f"{learner}/{ex} {secs:.1f} s ({status})" for learner, ex, secs, status in slowest))
     print(f"  {stdout.strip().splitlines()[0]}")
     print(f"fresh process per submission: {fresh:.1f} s for a sample of {len(sample)} = {fresh_rate:.2f} "
           f"submissions/s, {statistics.fmean([fresh / len(sample)]):.2f} s each -> {len(files) / fresh_rate:.0f} s "
