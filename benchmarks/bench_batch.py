@@ -282,7 +282,8 @@ def main() -> int:
         with sqlite3.connect(tmpdir / "out" / "gradebook.sqlite") as db:
             slowest = db.execute("SELECT learner, exercise, seconds, status FROM submissions "
                                  "ORDER BY seconds DESC LIMIT 3").fetchall()
-            busy = db.execute("SELECT sum(seconds) FROM submissions").fetchone()[0]
+            busy, distinct = db.execute("SELECT sum(s), count(*) FROM (SELECT max(seconds) AS s FROM submissions "
+                                        "GROUP BY exercise, sha256)").fetchone()  # identical files: graded once
         hits, misses = sum(c["hits"] for c in counters), sum(c["misses"] for c in counters)
         rerun, _, _, _ = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs, args.timeout, stats)
 
@@ -308,7 +309,8 @@ def main() -> int:
     print(f"  equivalence cache over {len(counters)} workers: {hits} hits, {misses} misses "
           f"({100 * hits / max(hits + misses, 1):.0f}% hit rate)")
     print(f"  rerun with nothing to grade: {rerun:.1f} s")
-    print(f"  worker time spent grading: {busy:.0f} s in all; slowest: " +
+    print(f"  {distinct} distinct files graded (identical files share one grading), {busy:.0f} s of worker time; "
+          f"slowest: " +
           ", ".join(f"{learner}/{ex} {secs:.1f} s ({status})" for learner, ex, secs, status in slowest))
     print(f"  {stdout.strip().splitlines()[0]}")
     print(f"fresh process per submission: {fresh:.1f} s for a sample of {len(sample)} = {fresh_rate:.2f} "
