@@ -181,9 +181,15 @@ def run(job: dict[str, Any], out: Any) -> None:
     emit({"ev": "import", "ok": True})
 
     results: dict[str, Any] = {}
+    timed_out: set[str] = set()  # a function that hung once would hang again: one timeout per function
     for call in job["calls"]:
         cid = call["id"]
         emit({"ev": "start", "id": cid})
+        if call["function"] in timed_out:
+            emit({"ev": "done", "id": cid, "ok": False, "timeout": True, "used": [], "error": {
+                "type": "Timeout", "frames": [],
+                "message": f"not run again: {call['function']} already ran past its time limit on an earlier input"}})
+            continue
         _USED.clear()
         _FORBIDDEN_NOW.clear()
         _FORBIDDEN_NOW.update(call.get("forbid", ()))
@@ -210,6 +216,7 @@ def run(job: dict[str, Any], out: Any) -> None:
             if call.get("report_args"):
                 event["args_after"] = [encoding.encode_value(a) for a in args]
         except CallTimeout:
+            timed_out.add(call["function"])
             event = {"ev": "done", "id": cid, "ok": False, "timeout": True,
                      "error": {"type": "Timeout", "message": f"{call['function']} ran for more than {call.get('timeout', 10):g} s", "frames": []}}
         except BaseException as exc:  # learner failure, including SystemExit/KeyboardInterrupt

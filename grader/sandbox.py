@@ -323,6 +323,11 @@ def _explain_limit(err: ErrorInfo, limits: Limits) -> ErrorInfo:
     return err
 
 
+def skipped_after_timeout(function: str) -> str:
+    """Why a call was not made: the same function already ran out of time on an earlier input."""
+    return f"not run again: {function} already ran past its time limit on an earlier input"
+
+
 def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter, mode: str) -> RunResult:
     """The run loop shared by fresh children and the fork server: restart after a fatal call."""
     started = time.monotonic()
@@ -379,6 +384,11 @@ def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter,
             outcomes[current] = CallOutcome(current, status, error=ErrorInfo(etype, msg))
             notes.append(f"{current}: {msg}")
             remaining = [c for c in remaining if c.id != current]
+            if status == "timeout":  # the same function would hang again on its other inputs
+                hung = next(c.function for c in calls if c.id == current)
+                for c in [c for c in remaining if c.function == hung]:
+                    outcomes[c.id] = CallOutcome(c.id, "timeout", error=ErrorInfo("Timeout", skipped_after_timeout(hung)))
+                remaining = [c for c in remaining if c.function != hung]
         elif remaining:
             # the child stopped between calls without saying why: do not loop forever
             status, etype, msg = _death_message(why, code, limits)

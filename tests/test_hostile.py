@@ -30,7 +30,9 @@ from .hostile_support import HOSTILE, Runner, bwrap_or_skip, close_runner, make_
 
 #: fixture -> {item: (points, fragment of the feedback or None)}; items not listed must earn nothing
 EXPECT: dict[str, dict[str, tuple[float, str | None]]] = {
-    "infinite_loop_derivatives": {"d_exp": (0, "ran for more than 2 s"), "d_log": (1, "correct")},
+    # a pure-Python loop burns CPU as fast as wall time: whichever limit fires first must say so
+    "infinite_loop_derivatives": {"d_exp": (0, ("ran for more than 2 s", "stopped after 1 s of CPU time")),
+                                  "d_log": (1, "correct")},
     "cpu_in_c_derivatives": {"d_exp": (0, "stopped after 1 s of CPU time"), "d_exp_neg": (0, None),
                              "d_log": (1, "correct")},
     "memory_bomb_derivatives": {"d_exp": (0, "used more than 512 MiB of memory"), "d_log": (1, "correct")},
@@ -191,7 +193,8 @@ def test_hostile_submission_is_contained(name, runner_name, contained):
         points, fragment = expect.get(item, (0, None))
         assert res.points == points, (item, res.feedback)
         if fragment:
-            assert fragment in res.feedback, (item, res.feedback)
+            accepted = fragment if isinstance(fragment, tuple) else (fragment,)
+            assert any(f in res.feedback for f in accepted), (item, res.feedback)
     assert result.sandbox_mode == runner_name.split("-")[0]
     assert outcome.elapsed < 60, "the grader stalled"
     assert outcome.after == outcome.before, "a file outside the scratch directory changed"
