@@ -172,6 +172,15 @@ def _title(func: Callable[..., Any], title: str) -> str:
     return doc.splitlines()[0] if doc else func.__name__
 
 
+def _variables(func: Callable[..., Any], domains: Mapping[str, Any] | None) -> tuple[Variable, ...]:
+    """One Variable per parameter of ``func``, with its declared domain (default real)."""
+    names = tuple(inspect.signature(func).parameters)
+    unknown = set(domains or {}) - set(names)
+    if unknown:
+        raise ValueError(f"{func.__name__}: variables {sorted(unknown)} are not parameters")
+    return tuple(Variable.parse(n, (domains or {}).get(n, "real")) for n in names)
+
+
 def _attach(func: Callable[..., Any], item: ItemSpec) -> Callable[..., Any]:
     if not _SLUG.match(func.__name__):
         raise ValueError(f"item name {func.__name__!r} is not an identifier")
@@ -199,11 +208,6 @@ def symbolic(
     """
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        names = tuple(inspect.signature(func).parameters)
-        domains = dict(variables or {})
-        unknown = set(domains) - set(names)
-        if unknown:
-            raise ValueError(f"{func.__name__}: variables {sorted(unknown)} are not parameters")
         item = SymbolicItem(
             name=func.__name__,
             kind="symbolic",
@@ -215,7 +219,7 @@ def symbolic(
             forbid=tuple(forbid),
             timeout=timeout,
             options=dict(options),
-            variables=tuple(Variable.parse(n, domains.get(n, "real")) for n in names),
+            variables=_variables(func, variables),
             inner=inner,
             antiderivative=antiderivative,
         )
@@ -399,17 +403,12 @@ def question(
         raise ValueError("quiz mistakes are typed answers (strings), not callables")
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        names = tuple(inspect.signature(func).parameters)
-        domains = dict(variables or {})
-        unknown = set(domains) - set(names)
-        if unknown:
-            raise ValueError(f"{func.__name__}: variables {sorted(unknown)} are not parameters")
         item = QuizItem(
             name=func.__name__, kind="quiz", points=float(points), reference=func,
             title=title or text.splitlines()[0][:120], hidden=hidden, mistakes=tuple(mistakes),
             answer=answer, question=text, tolerance=tolerance, choices=letters,
             must_not_use=tuple(must_not_use),
-            variables=tuple(Variable.parse(n, domains.get(n, "real")) for n in names),
+            variables=_variables(func, variables),
         )
         return _attach(func, item)
 
