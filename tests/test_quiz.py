@@ -197,3 +197,12 @@ def test_a_question_that_asks_for_another_form_refuses_the_function_itself(quiz)
     assert (res.points, res.diagnosis) == (0.0, "function_not_allowed")
     assert res.feedback == "this question asks you to write it without tanh"
     assert _grade_one(quiz, "tanh_via_sigmoid", "2/(1+e^(-2x)) - 1").status == "passed"
+
+
+def test_wrong_expressions_get_the_engines_diagnosis_and_the_report_data(quiz):
+    res = _grade_one(quiz, "d_pow2", "3*2^x*ln(2)")
+    assert res.diagnosis == "constant_factor" and "3" in res.feedback
+    assert res.answer_mathml and "<math" in res.answer_mathml
+    assert res.evidence["plot"]["answer"] and res.evidence["counterexample"]
+    right = _grade_one(quiz, "d_pow2", "ln(2)*2^x")
+    assert right.status == "passed" and "plot" not in right.evidence

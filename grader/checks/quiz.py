@@ -27,7 +27,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib  # type: ignore[no-redef]
 
-from .. import equivalence
+from .. import diagnosis, equivalence
+from ..illustrate import illustrate
 from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
 from ..sandbox import Call
@@ -149,19 +150,23 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return result(item, exercise, passed=False, diagnosis="function_not_allowed",
                       feedback=f"this question asks you to write it without {used[0]}", **common)
     verdict = equivalence.compare(reference, answer, item.variables)
+    shown = illustrate(item.variables, reference, answer, verdict.counterexample,
+                       plot=verdict.status == "not_equivalent")
+    common.update(answer_mathml=shown.answer_mathml, expected_mathml=shown.expected_mathml,
+                  evidence={"verdict": verdict.status, "method": verdict.method, "evidence": verdict.evidence,
+                            "counterexample": dict(verdict.counterexample), "answer_value": verdict.answer_value,
+                            "reference_value": verdict.reference_value, "read_as": describe_reading(answer),
+                            **({"plot": shown.plot} if shown.plot else {})})
     if verdict.status == "equivalent":
         return result(item, exercise, passed=True, feedback="correct", **common)
     if verdict.status == "undecided":
         return result(item, exercise, passed=False, status="undecided", diagnosis="undecided",
                       feedback=f"the grader could not decide whether this is right ({verdict.evidence}); "
                                f"flagged for your instructor", **common)
-    for m in item.mistakes:
-        wrong = parse_expression(str(m.answer), item.variables)
-        if equivalence.compare(wrong, answer, item.variables).status == "equivalent":
-            return result(item, exercise, passed=False, diagnosis=m.tag, feedback=m.feedback, **common)
-    if equivalence.compare(-sp.sympify(reference), answer, item.variables).status == "equivalent":
-        return result(item, exercise, passed=False, diagnosis="sign_error",
-                      feedback="your answer is the right one times -1: check the sign", **common)
+    authored = [(parse_expression(str(m.answer), item.variables), m.feedback, m.tag) for m in item.mistakes]
+    found = diagnosis.diagnose(reference, answer, item.variables, mistakes=authored)
+    if found is not None:
+        return result(item, exercise, passed=False, diagnosis=found.tag, feedback=found.feedback, **common)
     return result(item, exercise, passed=False, diagnosis="not_equivalent",
                   feedback=f"not equal to the expected expression: {verdict.evidence}", **common)
 
