@@ -238,3 +238,14 @@ def test_parameters_the_checker_accepted_are_captioned_as_accepted():
                                            evidence=ev)))
     assert "db1 (2 entries): accepted; the largest relative error is 3e-06." in page
     assert "dW1 (1 × 2)" not in page and "dW1 (2 entries): 1 of 2 entries" in page
+
+
+def test_finite_difference_maps_are_judged_at_their_own_threshold():
+    from grader.render.html import item_view
+
+    ev = {"error_maps": {"dW1": [[2e-4, 0.0]]}, "rtol": 1e-6,
+          "fd_error_maps": {"dW1": [[2e-4, 0.0]]}, "fd_rtol": 1e-3}
+    view = item_view(ItemResult("backprop", "backward", "backprop", 4, 0, "failed", "wrong", evidence=ev))
+    (vs_reference,), (vs_own_loss,) = view.heatmaps, view.fd_heatmaps
+    assert vs_reference.summary != vs_own_loss.summary
+    assert "1 of 2" in vs_reference.summary and "1 of 2" not in vs_own_loss.summary

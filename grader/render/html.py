@@ -132,7 +132,8 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
     maps = ev.get(key)
     if not isinstance(maps, Mapping):
         return ()
-    tol = ev.get("rtol", 1e-6)
+    # finite-difference maps are judged at their own, looser threshold
+    tol = ev.get("fd_rtol" if key == "fd_error_maps" else "rtol", 1e-6)
     tol = float(tol) if isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0 else 1e-6
     keys = ev.get("keys") if isinstance(ev.get("keys"), Mapping) else {}
     out = (heatmap(str(name), data, tol, accepted=key == "error_maps" and keys.get(name) == "ok")
