@@ -22,10 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import isolation
+from . import cgroup, isolation
 from ._zygote import recv, send
 from .errors import GraderError
 from .sandbox import Call, Limits, RunResult, Starter, limits_dict, run_with
+
+#: memory the zygote's control group allows beyond one learner's ``memory_bytes`` (the zygote itself)
+ZYGOTE_MEMORY = 512 << 20
 
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); from grader._zygote import main; main()")
 
@@ -80,6 +83,7 @@ class SandboxPool:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._scratch: str | None = None
+        self._cgroup: cgroup.Cgroup | None = None
         self.started = 0  # zygotes started so far (a new one after a dirty or dead one)
 
     def __enter__(self) -> SandboxPool:
@@ -101,10 +105,12 @@ class SandboxPool:
             self._scratch = tempfile.mkdtemp(prefix="grader-pool-")
             argv, cwd, env = inner + [self._scratch], self._scratch, isolation.child_env(self._scratch)
         errors = tempfile.TemporaryFile()
+        # the zygote and the one learner it runs at a time share one memory and process budget
+        self._cgroup = cgroup.create(self.limits.memory_bytes + ZYGOTE_MEMORY, self.limits.processes + 8)
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
                                           pass_fds=(child_sock.fileno(),), cwd=cwd, env=env,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=self._cgroup and self._cgroup.join)
         finally:
             child_sock.close()
         self._sock = parent_sock
@@ -134,6 +140,9 @@ class SandboxPool:
                 pass
             self._proc.wait()
             self._proc = None
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
         if self._scratch:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

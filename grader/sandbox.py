@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
-from . import isolation
+from . import cgroup, isolation
 from .results import ErrorInfo, SourceLine
 
 OutcomeStatus = Literal["ok", "error", "missing", "timeout", "crashed", "not_run", "import_error"]
@@ -143,6 +143,8 @@ Starter = Callable[[dict[str, Any], Limits], Started]
 _BOOT = "import sys; sys.path.insert(0, {root!r}); from grader._child import main; main()"
 #: CPU seconds a fresh child may spend importing SymPy and NumPy before the learner's budget starts
 STARTUP_CPU_SECONDS = 30
+#: memory a sandbox's control group allows beyond one process's ``memory_bytes`` (page cache, bwrap)
+CGROUP_HEADROOM = 256 << 20
 
 
 class _Fresh:
@@ -170,11 +172,20 @@ class _Fresh:
         nproc = isolation.process_limit(limits.processes, mode)
         unprivileged = nproc is not None
         rl["processes"] = nproc or 0
+        # every process the learner starts shares one memory and process budget with this one
+        self.cgroup = cgroup.create(limits.memory_bytes + CGROUP_HEADROOM, limits.processes + 8)
+        group = self.cgroup
+
+        def prepare() -> None:  # runs in the child before exec
+            if group is not None:
+                group.join()
+            isolation.apply_rlimits(rl, unprivileged)
+
         try:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=pass_fds, cwd=cwd, env=env, start_new_session=True,
-                preexec_fn=lambda: isolation.apply_rlimits(rl, unprivileged),  # noqa: PLW1509 - limits must be set in the child
+                preexec_fn=prepare,  # noqa: PLW1509 - limits must be set in the child
             )
         finally:
             for fd in pass_fds:
@@ -202,6 +213,8 @@ class _Fresh:
             self.kill()
             code = self.proc.wait()
         self.kill()  # leftover grandchildren in the group (bwrap mode: the PID namespace took them)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         if self.mode == "bwrap" and code > 128:
             return -(code - 128)  # bwrap reports a signalled child as 128 + signal
         if self.mode != "bwrap":
