@@ -49,6 +49,11 @@ _BLOCKED_PREFIXES = ("grader", "solutions", "exercises")
 _ALLOWED_MODULES = ("grader.spec",)
 
 
+def skipped_after_timeout(function: str) -> str:
+    """Why a call was not made: the same function already ran out of time on an earlier input."""
+    return f"not run again: {function} already ran past its time limit on an earlier input"
+
+
 class CallTimeout(BaseException):
     """Raised by the per-call alarm; a BaseException so ``except Exception`` cannot swallow it."""
 
@@ -187,8 +192,7 @@ def run(job: dict[str, Any], out: Any) -> None:
         emit({"ev": "start", "id": cid})
         if call["function"] in timed_out:
             emit({"ev": "done", "id": cid, "ok": False, "timeout": True, "used": [], "error": {
-                "type": "Timeout", "frames": [],
-                "message": f"not run again: {call['function']} already ran past its time limit on an earlier input"}})
+                "type": "Timeout", "frames": [], "message": skipped_after_timeout(call["function"])}})
             continue
         _USED.clear()
         _FORBIDDEN_NOW.clear()

@@ -70,6 +70,17 @@ class Verdict:
     seconds: float = 0.0
     points_checked: int = 0
 
+    def to_evidence(self) -> dict[str, Any]:
+        """The verdict as plain data for ``ItemResult.evidence`` (reports draw from these keys)."""
+        return {"verdict": self.status, "method": self.method, "evidence": self.evidence,
+                "counterexample": dict(self.counterexample), "answer_value": self.answer_value,
+                "reference_value": self.reference_value, "points_checked": self.points_checked,
+                "seconds": round(self.seconds, 6)}
+
+    def undecided_feedback(self) -> str:
+        """What a learner is told when the engine could not decide (never scored as wrong)."""
+        return f"the grader could not decide whether this is right ({self.evidence}); flagged for your instructor"
+
 
 class CacheInfo(NamedTuple):
     hits: int

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from . import cgroup, isolation
+from ._child import skipped_after_timeout
 from .results import ErrorInfo, SourceLine
 
 OutcomeStatus = Literal["ok", "error", "missing", "timeout", "crashed", "not_run", "import_error"]
@@ -334,11 +335,6 @@ def _explain_limit(err: ErrorInfo, limits: Limits) -> ErrorInfo:
     if "[Errno 28]" in err.message:
         return ErrorInfo(err.type, f"filled its {_size(limits.scratch_bytes)} scratch space", err.frames)
     return err
-
-
-def skipped_after_timeout(function: str) -> str:
-    """Why a call was not made: the same function already ran out of time on an earlier input."""
-    return f"not run again: {function} already ran past its time limit on an earlier input"
 
 
 def run_with(path: str, calls: Sequence[Call], limits: Limits, starter: Starter, mode: str) -> RunResult:

@@ -153,16 +153,13 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
     shown = illustrate(item.variables, reference, answer, verdict.counterexample,
                        plot=verdict.status == "not_equivalent")
     common.update(answer_mathml=shown.answer_mathml, expected_mathml=shown.expected_mathml,
-                  evidence={"verdict": verdict.status, "method": verdict.method, "evidence": verdict.evidence,
-                            "counterexample": dict(verdict.counterexample), "answer_value": verdict.answer_value,
-                            "reference_value": verdict.reference_value, "read_as": describe_reading(answer),
+                  evidence={**verdict.to_evidence(), "read_as": describe_reading(answer),
                             **({"plot": shown.plot} if shown.plot else {})})
     if verdict.status == "equivalent":
         return result(item, exercise, passed=True, feedback="correct", **common)
     if verdict.status == "undecided":
         return result(item, exercise, passed=False, status="undecided", diagnosis="undecided",
-                      feedback=f"the grader could not decide whether this is right ({verdict.evidence}); "
-                               f"flagged for your instructor", **common)
+                      feedback=verdict.undecided_feedback(), **common)
     authored = [(parse_expression(str(m.answer), item.variables), m.feedback, m.tag) for m in item.mistakes]
     found = diagnosis.diagnose(reference, answer, item.variables, mistakes=authored)
     if found is not None:

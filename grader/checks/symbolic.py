@@ -96,8 +96,7 @@ def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[
     if verdict.status == "equivalent":
         return "passed", label + "correct", None, verdict
     if verdict.status == "undecided":
-        return "undecided", label + ("the grader could not decide whether this is right "
-                                     f"({verdict.evidence}); flagged for your instructor"), "undecided", verdict
+        return "undecided", label + verdict.undecided_feedback(), "undecided", verdict
     found = diagnosis.diagnose(
         reference, answer, item.variables, antiderivative=_author_expr(item.antiderivative, symbols),
         inner=_author_expr(item.inner, symbols),
@@ -205,12 +204,7 @@ def _reading(answer: Any) -> str:
 
 
 def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:
-    if verdict is None:
-        return {}
-    return {"verdict": verdict.status, "method": verdict.method, "evidence": verdict.evidence,
-            "counterexample": dict(verdict.counterexample), "answer_value": verdict.answer_value,
-            "reference_value": verdict.reference_value, "points_checked": verdict.points_checked,
-            "seconds": round(verdict.seconds, 6)}
+    return verdict.to_evidence() if verdict is not None else {}
 
 
 def _show(value: Any, limit: int = 400) -> str:
