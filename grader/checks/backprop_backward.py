@@ -212,8 +212,7 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
     for i, (g, r) in enumerate(zip(got, refs)):
         for k in GRAD_KEYS:
             if k not in first:
-                mismatch = None if agrees(r[k], g[k], item.rtol, item.atol, SCALE_FLOOR) else \
-                    compare_values(r[k], g[k], k, item.rtol, item.atol, SCALE_FLOOR)
+                mismatch = compare_values(r[k], g[k], k, item.rtol, item.atol, SCALE_FLOOR)
                 if mismatch:
                     first[k] = (i, mismatch)
     wrong = [k for k in BACKPROP_ORDER if k in first]
