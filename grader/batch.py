@@ -30,7 +30,7 @@ from .catalogue import Exercise
 from .errors import UsageError
 from .gradebook import Gradebook, now, result_from_json, result_to_json
 from .layouts import Discovery, Submission
-from .render.progress import printable
+from .safe_text import printable
 from .sandbox import Limits
 
 ProgressHook = Callable[[int, int, str], None]
@@ -287,7 +287,7 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     exercises = load_catalogue(find_catalogue(catalog))
     found = discover(root, exercises)
     for u in found.unmatched[:20]:
-        log(f"not graded: {printable(u.relpath)}: {u.reason}")
+        log(f"not graded: {printable(u.relpath, 80)}: {u.reason}")
     if len(found.unmatched) > 20:
         log(f"... and {len(found.unmatched) - 20} more files not graded (all listed in summary.html)")
     if not found.submissions:

@@ -26,3 +26,24 @@ def test_round_trip_through_csv_keeps_the_neutralised_text():
     buf = io.StringIO()
     csv.writer(buf).writerow([neutralise_csv_cell("=1+1"), neutralise_csv_cell("bob")])
     assert next(csv.reader(io.StringIO(buf.getvalue()))) == ["'=1+1", "bob"]
+
+
+def test_terminal_text_loses_control_characters_and_escape_sequences():
+    from grader.safe_text import printable
+
+    hostile = "\x1b]0;owned\x07\x1b[2J hi\r\n"
+    assert printable(hostile) == "?]0;owned??[2J hi??"
+    assert printable("x" * 10, 5) == "xxxx…"
+
+
+def test_the_score_table_never_prints_a_learners_escape_sequence():
+    from grader.render import terminal
+    from grader.results import ErrorInfo, ExerciseResult, ItemResult
+
+    msg = "ValueError: \x1b]0;owned\x07\x1b[2J hi"
+    item = ItemResult("derivatives", "d_exp", "symbolic", 1, 0, "error", f"d_exp raised {msg}")
+    result = ExerciseResult("derivatives", "Derivatives", "evil\x1b[2J_derivatives.py", (item,),
+                            import_error=ErrorInfo("ValueError", "\x1b[2J"))
+    for color in (False, True):
+        text = terminal.render(result, color=color)
+        assert "\x07" not in text and "\x1b]" not in text and "\x1b[2J" not in text

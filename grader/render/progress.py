@@ -6,11 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-
-def printable(text: str, limit: int = 80) -> str:
-    """Learner-made text made safe for a terminal line (no control characters or escapes), bounded."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+from ..safe_text import printable
 
 
 class Progress:
@@ -28,7 +24,7 @@ class Progress:
         rate = done / elapsed
         eta = (total - done) / rate if rate > 0 else 0.0
         if not self.tty:
-            self.stream.write(f"[{done}/{total}] graded {printable(label)}  ({rate:.1f}/s)\n")
+            self.stream.write(f"[{done}/{total}] graded {printable(label, 80)}  ({rate:.1f}/s)\n")
         elif done >= total or time.monotonic() - self.last > 0.1:
             self.last = time.monotonic()
             width = 30

@@ -7,6 +7,7 @@ import shutil
 import click
 
 from ..results import ExerciseResult
+from ..safe_text import printable
 
 _SANDBOX = {"bwrap": "bwrap (no network, read-only view without the solutions)",
             "rlimits": "rlimits only (no filesystem or network isolation)"}
@@ -18,16 +19,19 @@ def render(result: ExerciseResult, color: bool | None = None) -> str:
     """The score table as text (ANSI colours when ``color``)."""
     width = max(60, min(shutil.get_terminal_size((100, 20)).columns, 160))
     name_w = max([len(i.item) for i in result.items] + [4])
-    lines = [click.style(f"{result.title} ({result.exercise})", bold=True) + f"  {result.submission}", ""]
+    # learner-made text (file names, exception messages in feedback) never reaches the terminal raw
+    title = click.style(f"{result.title} ({result.exercise})", bold=True)
+    lines = [f"{title}  {printable(result.submission)}", ""]
     if result.import_error:
-        lines.append(click.style("Your file could not be run: ", fg="red") + result.import_error.one_line())
+        why = printable(result.import_error.one_line())
+        lines.append(click.style("Your file could not be run: ", fg="red") + why)
         lines.append("")
     for it in result.items:
         label, colour = _MARK[it.status]
         pts = f"{it.points:g}/{it.max_points:g}"
         head = f"{it.item:<{name_w}}  {click.style(f'{label:<5}', fg=colour)}  {pts:>7}  "
         room = max(width - name_w - 18, 30)
-        fb = it.feedback if len(it.feedback) <= room else it.feedback[: room - 1] + "…"
+        fb = printable(it.feedback, room)
         lines.append(head + fb)
     lines.append("")
     total = f"Total: {result.score:g} / {result.max_score:g} ({result.percent:.0f}%)"
