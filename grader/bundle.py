@@ -33,7 +33,7 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .catalogue import Exercise
+from .catalogue import Exercise, match_file_name
 from .errors import GraderError, UsageError
 from .results import ExerciseResult
 from .sandbox import Limits
@@ -157,10 +157,10 @@ def find_submission(folder: Path, exercise: Exercise) -> Path | str:
                     if p.is_file() and not IGNORED_UPLOADS & set(p.relative_to(folder).parts)
                     and p.resolve().is_relative_to(inside)),  # a symlink out of the upload is not the learner's
                    key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-    exact = [p for p in files if p.name == wanted]
+    exact = [p for p in files if match_file_name(p.name, [exercise]) == (exercise.name, "")]
     if exact:
         return exact[0]
-    named = [p for p in files if p.stem.endswith(("_" + exercise.name, "-" + exercise.name))]
+    named = [p for p in files if (match_file_name(p.name, [exercise]) or ("", ""))[1]]
     if len(named) == 1:
         return named[0]
     if len(files) == 1:

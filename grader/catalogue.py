@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import Sequence
 
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec
@@ -132,13 +133,34 @@ def get_exercise(name: str, root: Path) -> Exercise:
     raise UsageError(f"unknown exercise {name!r}; the catalogue has: {known}")
 
 
+def match_file_name(name: str, exercises: Sequence[Exercise]) -> tuple[str, str] | None:
+    """(exercise, learner) for a submission's file name, or None; learner is '' for ``NAME.py``.
+
+    ``derivatives.py`` and ``alice_derivatives.py`` / ``alice-derivatives.py`` (any case)
+    match ``derivatives``; the suffix must be the one the exercise hands in (``.toml`` for
+    a quiz); the longest exercise name wins.
+    """
+    suffix = Path(name).suffix
+    stem = name[: -len(suffix)] if suffix else name
+    low = stem.lower()
+    best: tuple[str, str] | None = None
+    for ex in sorted(exercises, key=lambda e: -len(e.name)):
+        if suffix != ex.submission_suffix:
+            continue
+        if low == ex.name:
+            return ex.name, ""
+        for sep in ("_", "-"):
+            if low.endswith(sep + ex.name) and len(stem) > len(ex.name) + 1 and best is None:
+                best = ex.name, stem[: -len(ex.name) - 1]
+    return best
+
+
 def exercise_for_file(path: Path, root: Path) -> Exercise:
     """Guess the exercise from a file name: ``derivatives.py`` or ``alice_derivatives.py``."""
     catalogue = load_catalogue(root)
-    stem = path.stem.lower()
-    matches = [e for e in catalogue if stem == e.name or stem.endswith("_" + e.name) or stem.endswith("-" + e.name)]
-    if not matches:
-        known = ", ".join(e.name for e in catalogue)
+    match = match_file_name(path.name, catalogue)
+    if match is None:
+        known = ", ".join(e.name + e.submission_suffix for e in catalogue)
         raise UsageError(f"cannot tell which exercise {path.name} is; name it after one ({known}) "
                          f"or pass --exercise NAME")
-    return max(matches, key=lambda e: len(e.name))
+    return get_exercise(match[0], root)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
-from .catalogue import Exercise
+from .catalogue import Exercise, match_file_name
 from .grading import MAX_SUBMISSION_BYTES
 
 Layout = Literal["folder per learner", "flat", "mixed", "empty"]
@@ -137,22 +137,6 @@ def _hash(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), size
 
 
-def _match_exercise(name: str, suffix: str, exercises: Sequence[Exercise]) -> tuple[str, str] | None:
-    """(exercise, learner-or-'') for a file name, or None; '' means named exactly after the exercise."""
-    stem = name[: -len(suffix)] if suffix else name
-    low = stem.lower()
-    best: tuple[str, str] | None = None
-    for ex in sorted(exercises, key=lambda e: -len(e.name)):
-        if suffix != ex.submission_suffix:
-            continue
-        if low == ex.name:
-            return ex.name, ""
-        for sep in ("_", "-"):
-            if low.endswith(sep + ex.name) and len(stem) > len(ex.name) + 1 and best is None:
-                best = ex.name, stem[: -len(ex.name) - 1]
-    return best
-
-
 def _classroom_prefix(names: set[str]) -> str:
     """The ``assignment-`` that GitHub Classroom puts before every username, when all folders share it."""
     if len(names) < 2:
@@ -173,7 +157,7 @@ def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Dis
         if problem:
             unmatched.append(Unmatched(display_name(str(rel)), problem))
             continue
-        match = _match_exercise(path.name, path.suffix, exercises)
+        match = match_file_name(path.name, exercises)
         if match is None:
             unmatched.append(Unmatched(display_name(str(rel)), "the name matches no exercise"))
         elif match[1] == "":

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalogue import exercise_for_file, find_catalogue, get_exercise, load_catalogue
+from grader.catalogue import exercise_for_file, find_catalogue, get_exercise, load_catalogue, match_file_name
 from grader.checks import checker_for
 from grader.encoding import encode_value
 from grader.errors import UsageError
@@ -168,3 +168,16 @@ def test_authored_quiz_mistake_gets_its_authored_feedback(ex, item, mistake):
 def test_every_item_has_two_or_three_authored_mistakes(ex):
     lacking = [i.name for i in ex.items if not 2 <= len(i.mistakes) <= 3]
     assert lacking == []
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("quiz.toml", ("quiz", "")), ("quiz.py", None), ("Alice_Derivatives.py", ("derivatives", "Alice")),
+    ("derivatives.toml", None), ("x_derivatives.py", ("derivatives", "x")),
+], ids=["quiz-toml", "quiz-wrong-suffix", "any-case", "wrong-suffix", "prefixed"])
+def test_one_rule_matches_file_names_to_exercises(name, expected):
+    assert match_file_name(name, EXERCISES) == expected
+
+
+def test_a_python_file_named_after_the_quiz_is_not_graded_as_toml():
+    with pytest.raises(UsageError, match="quiz.toml"):
+        exercise_for_file(Path("quiz.py"), find_catalogue(ROOT))
