@@ -137,6 +137,23 @@ def _hash(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), size
 
 
+#: folder names that hold learners' folders rather than being a learner (nbgrader, LMS exports)
+_CONTAINERS = {"submitted", "submissions", "autograded"}
+
+
+def _learner_depths(paths: list[tuple[str, ...]]) -> list[int]:
+    """Which folder of each file's folder path names its learner.
+
+    With several learners it is the first folder where their paths differ; with one
+    learner there is nothing to compare, so it is the first folder, or the second
+    when the first is a container such as ``submitted`` (``submitted/alice/ps1/``).
+    """
+    common = os.path.commonprefix(paths)
+    if len(set(paths)) > 1:
+        return [min(len(common), len(p) - 1) for p in paths]
+    return [1 if len(p) > 1 and p[0].lower() in _CONTAINERS else 0 for p in paths]
+
+
 def _classroom_prefix(names: set[str]) -> str:
     """The ``assignment-`` that GitHub Classroom puts before every username, when all folders share it."""
     if len(names) < 2:
@@ -170,8 +187,8 @@ def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Dis
             flat_hits.append((path, display_name(match[1]), match[0]))
     found: list[tuple[str, str, Path]] = [(learner, ex, p) for p, learner, ex in flat_hits]
     if folder_hits:
-        common = os.path.commonprefix([dirs for _, dirs, _ in folder_hits])
-        folders = [(display_name(dirs[min(len(common), len(dirs) - 1)]), ex, path) for path, dirs, ex in folder_hits]
+        folders = [(display_name(dirs[at]), ex, path) for (path, dirs, ex), at in
+                   zip(folder_hits, _learner_depths([dirs for _, dirs, _ in folder_hits]))]
         strip = _classroom_prefix({name for name, _, _ in folders})
         found += [(name[len(strip):], ex, path) for name, ex, path in folders]
     submissions: dict[tuple[str, str], Submission] = {}

@@ -39,11 +39,15 @@ def found(root: Path) -> set[tuple[str, str]]:
     (["submitted/alice/ps1/derivatives.py", "submitted/bob/ps1/derivatives.py"],
      {("alice", "derivatives"), ("bob", "derivatives")}),
     (["submitted/alice/derivatives.py"], {("alice", "derivatives")}),
+    (["submitted/alice/ps1/derivatives.py", "submitted/alice/ps1/gradients.py"],
+     {("alice", "derivatives"), ("alice", "gradients")}),
+    (["alice/ps1/derivatives.py"], {("alice", "derivatives")}),
     (["alice/quiz.toml"], {("alice", "quiz")}),
     (["hw1-alice/derivatives.py", "hw1-bob/derivatives.py"], {("alice", "derivatives"), ("bob", "derivatives")}),
     (["hw1-alice/derivatives.py", "bob/derivatives.py"], {("hw1-alice", "derivatives"), ("bob", "derivatives")}),
     (["hw1-alice/derivatives.py"], {("hw1-alice", "derivatives")}),
-], ids=["folders", "nested", "nbgrader", "one-learner-nested", "quiz-toml", "classroom", "no-shared-prefix",
+], ids=["folders", "nested", "nbgrader", "one-learner-nested", "one-learner-nbgrader", "one-learner-deep",
+        "quiz-toml", "classroom", "no-shared-prefix",
         "one-classroom-repo"])
 def test_folder_per_learner(tmp_path, files, expected):
     make(tmp_path, *files)
