@@ -288,7 +288,10 @@ def decode_value(obj: Any, symbols: Mapping[str, sp.Symbol] | None = None, depth
     if t == "array":
         return decode_array(obj.get("npy"))
     if t == "expr":
-        return decode_expr(obj.get("tree"), symbols)
+        try:
+            return decode_expr(obj.get("tree"), symbols)
+        except (TypeError, ValueError, ArithmeticError) as exc:  # SymPy refused to build a well-formed node
+            raise DecodeError(f"expression could not be built ({type(exc).__name__})") from None
     if t == "unsupported" and isinstance(obj.get("type"), str):
         return Unsupported(obj["type"][:80])
     raise DecodeError(f"unknown value tag {t!r}")
@@ -310,8 +313,3 @@ class Unsupported:
 
     def __hash__(self) -> int:
         return hash(self.type_name)
-
-
-def is_finite_number(x: Any) -> bool:
-    """True for a real Python number that is neither NaN nor infinite."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

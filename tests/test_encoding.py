@@ -119,3 +119,14 @@ def test_power_of_huge_exponent_is_not_evaluated_on_decode():
 def test_symbols_map_to_the_items_own_symbols():
     xp = sp.Symbol("x", positive=True)
     assert decode_expr(["Symbol", "x"], {"x": xp}) is xp
+
+
+@pytest.mark.parametrize("tree", [
+    ["Fn", "exp", ["Symbol", "x"], ["Symbol", "x"]],
+    ["Symbol", "z", {"positive": True, "negative": True}],
+    ["Matrix", -1, -1, ["Symbol", "x"]],
+    ["Derivative", ["Integer", "1"], ["Integer", "2"]],
+], ids=["wrong-arity-fn", "contradictory-assumptions", "negative-matrix", "derivative-by-number"])
+def test_nodes_sympy_refuses_to_build_are_decode_errors(tree):
+    with pytest.raises(DecodeError):
+        decode_value({"t": "expr", "tree": tree})
