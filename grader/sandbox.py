@@ -24,6 +24,7 @@ from typing import Any, Callable, Literal, Mapping, Protocol, Sequence
 
 from . import cgroup, isolation
 from ._child import skipped_after_timeout
+from .errors import GraderError
 from .results import ErrorInfo, SourceLine
 
 OutcomeStatus = Literal["ok", "error", "missing", "timeout", "crashed", "not_run", "import_error"]
@@ -188,6 +189,13 @@ class _Fresh:
                 pass_fds=pass_fds, cwd=cwd, env=env, start_new_session=True,
                 preexec_fn=prepare,  # noqa: PLW1509 - limits must be set in the child
             )
+        except BaseException:  # nothing started: release what was made for it
+            os.close(rfd)
+            if group is not None:
+                group.remove()
+            if mode != "bwrap":
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         finally:
             for fd in pass_fds:
                 os.close(fd)
@@ -232,7 +240,10 @@ def _run_once(job: dict[str, Any], calls: Sequence[Call], limits: Limits, starte
               stdout: _Capped, stderr: _Capped) -> tuple[list[dict[str, Any]], str, int | None]:
     """Start one child, read its streams under the deadlines; return (events, why it stopped, exit code)."""
     job = dict(job, calls=[dict(c.to_json(), timeout=min(c.timeout, limits.wall_seconds)) for c in calls])
-    started = starter(job, limits)
+    try:
+        started = starter(job, limits)
+    except (OSError, subprocess.SubprocessError, GraderError):  # fork failed, zygote gone: charged to no one
+        return [], "exited", None
     sel = selectors.DefaultSelector()
     for fd, name in zip(started.fds, ("stdout", "stderr", "result")):
         sel.register(fd, selectors.EVENT_READ, name)

@@ -37,3 +37,16 @@ def test_a_hung_function_is_not_called_again(tmp_path, hanging):
         assert later.error.message == f"not run again: {hanging} already ran past its time limit on an earlier input"
     fine = run.outcomes["fine#0"]
     assert fine.status == "ok" and decode_value(fine.value) == 2.0
+
+
+def test_a_process_that_cannot_be_started_is_reported_not_raised(tmp_path):
+    from grader.sandbox import run_with
+
+    def failing_starter(job, limits):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    path = tmp_path / "sub.py"
+    path.write_text(SOURCE)
+    run = run_with(str(path), [Call("fine#0", "fine", (encode_value(1.0),))], Limits(), failing_starter, "rlimits")
+    assert run.import_error is not None and run.import_error.type == "SandboxError"
+    assert run.outcomes["fine#0"].status == "import_error"
