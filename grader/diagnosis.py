@@ -59,7 +59,10 @@ def _same(a: Any, b: Any, variables: Sequence[Variable]) -> bool:
     left = getattr(_CLOCK, "deadline", time.perf_counter() + BUDGET) - time.perf_counter()
     if left <= 0:
         raise _OutOfTime
-    return equivalence.compare(a, b, variables, points=12, budget=min(left, 0.5)).status == "equivalent"
+    verdict = equivalence.compare(a, b, variables, points=12, budget=min(left, 0.5))
+    if verdict.method == "budget":  # out of time, not a "no": the result must not be cached as one
+        raise _OutOfTime
+    return verdict.status == "equivalent"
 
 
 class _OutOfTime(Exception):

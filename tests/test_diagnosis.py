@@ -186,3 +186,19 @@ def test_matrix_of_the_wrong_shape_gets_a_shape_message():
     assert res.diagnosis == "wrong_shape" and "should return a 1x2 matrix; yours is 2x1" in res.feedback
     ok = check(item, _run_returning(item, sp.Matrix([[y, x]])), "gradients")
     assert ok.status == "passed"
+
+
+def test_a_diagnosis_that_ran_out_of_time_is_not_cached_as_none(monkeypatch):
+    import sympy as sp
+
+    from grader import diagnosis, equivalence
+    from grader.spec import Variable
+
+    x = sp.Symbol("x", real=True)
+    real = equivalence.compare
+    equivalence.clear_cache()
+    monkeypatch.setattr(equivalence, "compare", lambda *a, **k: equivalence.Verdict("undecided", "budget", "slow"))
+    assert diagnosis.diagnose(sp.exp(-x) * -1, sp.exp(-x), [Variable("x")]) is None
+    monkeypatch.setattr(equivalence, "compare", real)
+    found = diagnosis.diagnose(sp.exp(-x) * -1, sp.exp(-x), [Variable("x")])
+    assert found is not None and found.tag == "sign_error"
