@@ -181,3 +181,16 @@ def test_one_rule_matches_file_names_to_exercises(name, expected):
 def test_a_python_file_named_after_the_quiz_is_not_graded_as_toml():
     with pytest.raises(UsageError, match="quiz.toml"):
         exercise_for_file(Path("quiz.py"), find_catalogue(ROOT))
+
+
+def test_every_typed_authored_mistake_parses():
+    from grader.checks.symbolic import symbols_for
+    from grader.diagnosis import mistake_expression
+    from grader.spec import SymbolicItem
+
+    unreadable = [(ex.name, item.name, m.answer) for ex in EXERCISES for item in ex.items for m in item.mistakes
+                  if isinstance(m.answer, str) and getattr(item, "answer", "expression") != "choice"
+                  and mistake_expression(
+                      m, symbols_for(item) if isinstance(item, SymbolicItem) else
+                      {v.name: v for v in getattr(item, "variables", ())}) is None]
+    assert unreadable == []

@@ -160,7 +160,7 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
     if verdict.status == "undecided":
         return result(item, exercise, passed=False, status="undecided", diagnosis="undecided",
                       feedback=verdict.undecided_feedback(), **common)
-    authored = [(parse_expression(str(m.answer), item.variables), m.feedback, m.tag) for m in item.mistakes]
+    authored = [(diagnosis.mistake_expression(m, _symbols(item)), m.feedback, m.tag) for m in item.mistakes]
     found = diagnosis.diagnose(reference, answer, item.variables, mistakes=authored)
     if found is not None:
         return result(item, exercise, passed=False, diagnosis=found.tag, feedback=found.feedback, **common)
@@ -199,7 +199,8 @@ def _check_number(item: QuizItem, text: str, exercise: str) -> ItemResult:
     if _close(got, want, item.tolerance):
         return result(item, exercise, passed=True, feedback="correct", **common)
     for m in item.mistakes:
-        wrong = _number(parse_expression(str(m.answer), ()))
+        wrong_expr = diagnosis.mistake_expression(m, {})
+        wrong = _number(wrong_expr) if wrong_expr is not None else None
         if wrong is not None and _close(got, wrong, item.tolerance):
             return result(item, exercise, passed=False, diagnosis=m.tag, feedback=m.feedback, **common)
     return result(item, exercise, passed=False, diagnosis="wrong_value",
