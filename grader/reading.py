@@ -85,7 +85,7 @@ class _ReadingPrinter(sp.printing.str.StrPrinter):  # type: ignore[name-defined]
         return "π"
 
 
-_COEFF = re.compile(r"(?<![\w.])(\d+)\*(?=[A-Za-zα-ωΑ-Ω(√|])")
+_COEFF = re.compile(r"(?<![\w.^])(\d+)\*(?=[A-Za-zα-ωΑ-Ω(√|])")
 
 
 def describe_reading(expr: Any) -> str:

@@ -134,6 +134,8 @@ def test_limits_on_length_and_nesting():
     ("sqrt(x)", "√(x)"),
     ("abs(x)", "|x|"),
     ("1/2x", "x/2"),
+    ("2^3x", "2^3 · x"),
+    ("x^2*y", "x^2 · y"),
 ])
 def test_describe_reading_echoes_what_was_read(text, reading):
     assert describe_reading(parse_expression(text, ["x", "y"])) == reading
