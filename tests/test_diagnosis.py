@@ -142,7 +142,6 @@ def test_diagnosis_of_a_hostile_answer_comes_back():
 
 def _run_returning(item, value):
     from grader.checks.symbolic import calls
-    from grader.encoding import encode_value
     from grader.sandbox import CallOutcome, RunResult
     return RunResult({c.id: CallOutcome(c.id, "ok", encode_value(value)) for c in calls(item)})
 
@@ -202,3 +201,29 @@ def test_a_diagnosis_that_ran_out_of_time_is_not_cached_as_none(monkeypatch):
     monkeypatch.setattr(equivalence, "compare", real)
     found = diagnosis.diagnose(sp.exp(-x) * -1, sp.exp(-x), [Variable("x")])
     assert found is not None and found.tag == "sign_error"
+
+
+@pytest.mark.parametrize("node", ["Integral", "Subs"])
+def test_unevaluated_integral_or_subs_in_an_answer_is_refused(node):
+    from grader.catalogue import find_catalogue, get_exercise
+    from grader.sandbox import CallOutcome, RunResult
+    from grader.checks.symbolic import check
+
+    from .conftest import ROOT
+
+    item = get_exercise("derivatives", find_catalogue(ROOT)).item("d_exp")
+    wire = {"t": "expr", "tree": ["Applied", node, ["Fn", "exp", ["Symbol", "x"]]]}
+    res = check(item, RunResult({"d_exp": CallOutcome("d_exp", "ok", wire)}), "derivatives")
+    assert res.diagnosis == "forbidden_helper" and node in res.feedback
+
+
+def test_a_stray_variable_named_like_the_message_is_not_called_a_forbidden_helper():
+    x, derived = sp.symbols("x derived", real=True)
+
+    @symbolic(points=1)
+    def d_cube(x):
+        return 3 * x**2
+
+    item = d_cube.__grader_item__
+    status, feedback, tag, _ = _compare_one(item, 3 * x**2, 3 * x * derived, symbols_for(item))
+    assert tag == "stray_variable" and "derived" in feedback

@@ -58,16 +58,19 @@ def _type_problem(value: Any, item: SymbolicItem) -> str | None:
     return None
 
 
+#: node names the wire format carries for SymPy's unevaluated helpers -> the helper an item forbids
+_HELPER_NODES = {"Subs": "Subs", "Integral": "integrate"}
+
+
 def _forbidden_nodes(expr: Any, item: SymbolicItem) -> str | None:
     if not isinstance(expr, sp.Basic):
         return None
-    if "Derivative" in item.forbid or "diff" in item.forbid:
-        if expr.has(sp.Derivative):
-            return forbidden_feedback(("Derivative",)) + " (your answer contains an unevaluated Derivative)"
-        for f in expr.atoms(sp.core.function.AppliedUndef):
-            if type(f).__name__ in ("Subs", "Integral") and type(f).__name__.lower() in {
-                    n.lower() for n in item.forbid}:
-                return forbidden_feedback((type(f).__name__,))
+    if ("Derivative" in item.forbid or "diff" in item.forbid) and expr.has(sp.Derivative):
+        return forbidden_feedback(("Derivative",)) + " (your answer contains an unevaluated Derivative)"
+    for f in expr.atoms(sp.core.function.AppliedUndef):
+        helper = _HELPER_NODES.get(type(f).__name__)
+        if helper in item.forbid:
+            return forbidden_feedback((type(f).__name__,)) + f" (your answer contains an unevaluated {type(f).__name__})"
     return None
 
 
@@ -89,9 +92,12 @@ def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[
     if problem:
         return "failed", label + problem, "wrong_type", None
     answer = sp.sympify(answer) if isinstance(answer, (int, float)) else answer
-    problem = _forbidden_nodes(answer, item) or _stray_variables(answer, item)
+    problem = _forbidden_nodes(answer, item)
     if problem:
-        return "failed", label + problem, "forbidden_helper" if "derive" in problem else "stray_variable", None
+        return "failed", label + problem, "forbidden_helper", None
+    problem = _stray_variables(answer, item)
+    if problem:
+        return "failed", label + problem, "stray_variable", None
     verdict = equivalence.compare(reference, answer, item.variables)
     if verdict.status == "equivalent":
         return "passed", label + "correct", None, verdict
