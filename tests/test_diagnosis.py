@@ -141,6 +141,7 @@ def test_diagnosis_of_a_hostile_answer_comes_back():
 
 
 def _run_returning(item, value):
+    from grader.encoding import encode_value
     from grader.checks.symbolic import calls
     from grader.sandbox import CallOutcome, RunResult
     return RunResult({c.id: CallOutcome(c.id, "ok", encode_value(value)) for c in calls(item)})
