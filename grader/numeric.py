@@ -205,6 +205,23 @@ def compare_arrays(want: np.ndarray, got: np.ndarray, path: str, rtol: float, at
     )
 
 
+def plain_map(rel: np.ndarray) -> list[Any]:
+    """Relative errors as nested plain lists (4 significant digits, None where not finite) for reports."""
+    flat = [float(f"{v:.4g}") if np.isfinite(v) else None for v in np.asarray(rel, dtype=np.float64).ravel().tolist()]
+    if rel.ndim <= 1:
+        return flat
+    cols = rel.shape[-1]
+    return [flat[r * cols:(r + 1) * cols] for r in range(len(flat) // cols)]
+
+
+def error_map(want: np.ndarray, got: np.ndarray, rtol: float, atol: float,
+              scale_floor: float = 0.0) -> tuple[list[Any], float]:
+    """Per-entry relative errors of ``got`` (see :func:`plain_map`) and the rtol they are judged at
+    (float32 answers: the float32 rtol), so a report colours exactly the entries the check rejected."""
+    tol = tolerance_for(np.asarray(got), np.asarray(want), rtol, atol, scale_floor)
+    return plain_map(relative_errors(want, got, tol)), tol.rtol
+
+
 def agrees(want: Any, got: Any, rtol: float = 1e-6, atol: float = 1e-9, scale_floor: float = 0.0) -> bool:
     """True when two arrays (or numbers) pass :func:`compare_arrays` (same rule, no message kept)."""
     w, g = _numeric_array(want), _numeric_array(got)

@@ -153,3 +153,14 @@ def test_documented_rule_holds(w, g, rtol, atol):
         assert passed
     elif diff >= bound * (1 + 1e-9) + 1e-300:
         assert not passed
+
+
+def test_error_map_reports_the_tolerance_its_entries_are_judged_at():
+    from grader.numeric import FLOAT32_RTOL, error_map
+
+    want = np.array([[1.0, 2.0], [3.0, 4.0]])
+    got32 = (want * (1 + 5e-6)).astype(np.float32)
+    errors, rtol = error_map(want, got32, 1e-6, 1e-9)
+    assert rtol == FLOAT32_RTOL and len(errors) == 2 and all(e < rtol for row in errors for e in row)
+    errors64, rtol64 = error_map(want, want * (1 + 5e-6), 1e-6, 1e-9)
+    assert rtol64 == 1e-6 and all(e > rtol64 for row in errors64 for e in row)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..encoding import encode_value
-from ..numeric import agrees, compare_values
+from ..numeric import agrees, compare_values, error_map
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
@@ -206,7 +206,7 @@ def _forward_hint(key: str, got: np.ndarray, own: dict[str, np.ndarray], case: C
 def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
     status = {k: "ok" for k in FORWARD_KEYS}
     messages: dict[str, str] = {}
-    map_case, maps = None, {}
+    map_case, maps, rtols = None, {}, [item.rtol]
     for i, case in enumerate(cases):
         got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
         ref = item.reference(case.X, case.params)
@@ -239,12 +239,13 @@ def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: lis
             if map_case is None and mismatch.kind == "values":
                 map_case = i
             if map_case == i and isinstance(value, np.ndarray) and value.shape == np.shape(expected):
-                maps[k] = backprop_backward.error_map(np.asarray(expected), value, item.rtol, item.atol)
+                maps[k], applied = error_map(np.asarray(expected), value, item.rtol, item.atol)
+                rtols.append(applied)
     wrong = [k for k in FORWARD_KEYS if status[k] == "wrong"]
     earned = item.points * sum(1 for k in FORWARD_KEYS if status[k] != "wrong") / len(FORWARD_KEYS)
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases], "keys": status}
     if maps:
-        evidence.update(error_maps=maps, map_case=map_case, rtol=item.rtol)
+        evidence.update(error_maps=maps, map_case=map_case, rtol=max(rtols))
     if wrong:
         evidence["first_wrong"] = wrong[0]
         rest = f"; {', '.join(wrong[1:])} also wrong" if len(wrong) > 1 else ""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import gradcheck
-from ..numeric import Mismatch, agrees, compare_arrays, compare_values, relative_errors, tolerance_for
+from ..numeric import Mismatch, agrees, compare_arrays, compare_values, error_map, plain_map
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
@@ -74,21 +74,6 @@ def calls(item: BackpropItem) -> list[Call]:
         out.append(Call(f"{item.name}#{i}", item.name, (w["X"], w["Y"], w["params"], w["lam"]),
                         timeout=item.timeout, report_args=True))
     return out + list(_fd_calls(item.name, _loss_name(item), item.seed, item.shapes, item.large_case))
-
-
-def error_map(want: np.ndarray, got: np.ndarray, rtol: float, atol: float, scale_floor: float = 0.0) -> list[Any]:
-    """Per-entry relative errors as nested lists (None where not finite), for the report's heatmaps."""
-    tol = tolerance_for(np.asarray(got), np.asarray(want), rtol, atol, scale_floor)
-    rel = relative_errors(np.asarray(want, dtype=np.float64), np.asarray(got, dtype=np.float64), tol)
-    return _plain(rel)
-
-
-def _plain(rel: np.ndarray) -> list[Any]:
-    flat = [float(f"{v:.4g}") if np.isfinite(v) else None for v in rel.ravel().tolist()]
-    if rel.ndim <= 1:
-        return flat
-    cols = rel.shape[-1]
-    return [flat[r * cols:(r + 1) * cols] for r in range(len(flat) // cols)]
 
 
 def _is_f32(value: Any) -> bool:
@@ -230,7 +215,7 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
             if isinstance(g0, np.ndarray) and g0.shape == fd[k[1:]].value.shape and g0.dtype.kind in "iuf":
                 cmp = gradcheck.compare_with_fd(g0, fd[k[1:]], FD_RTOL, FD_SCALE_FLOOR * scale)
                 consistent[k] = cmp.ok
-                fd_maps[k] = _plain(cmp.rel_errors)
+                fd_maps[k] = plain_map(cmp.rel_errors)
             else:
                 consistent[k] = False
         if not all(consistent.values()):  # drawn only when it locates a disagreement
@@ -324,14 +309,13 @@ def _add_maps(item: BackpropItem, evidence: dict[str, Any], cases: list[Case], g
     if not values:
         return
     i = 0 if 0 in values else min(values)
-    maps = {}
+    maps, rtols = {}, [item.rtol]
     for k in GRAD_KEYS:
         g = got[i][k]
         if isinstance(g, np.ndarray) and g.shape == refs[i][k].shape:
-            maps[k] = error_map(refs[i][k], g, item.rtol, item.atol, SCALE_FLOOR)
-    f32 = any(_is_f32(got[i][k]) for k in GRAD_KEYS)
-    evidence.update(error_maps=maps, map_case=i, rtol=tolerance_for(
-        np.zeros(1, np.float32 if f32 else np.float64), np.zeros(1), item.rtol, item.atol).rtol)
+            maps[k], applied = error_map(refs[i][k], g, item.rtol, item.atol, SCALE_FLOOR)
+            rtols.append(applied)
+    evidence.update(error_maps=maps, map_case=i, rtol=max(rtols))
 
 
 def _details(item: BackpropItem, wrong: list[str], first: dict[str, tuple[int, Mismatch]],

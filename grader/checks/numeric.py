@@ -10,7 +10,7 @@ import numpy as np
 
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
-from ..numeric import compare_values, relative_errors, tolerance_for
+from ..numeric import compare_values, error_map
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import NumericItem
@@ -90,8 +90,6 @@ def _error_map(want: Any, got: Any, item: NumericItem) -> dict[str, Any]:
     if not (isinstance(want, np.ndarray) and isinstance(got, np.ndarray) and want.shape == got.shape
             and 1 <= want.ndim <= 2 and got.dtype.kind in "iuf" and want.size <= 10_000):
         return {}
-    tol = tolerance_for(got, want, item.rtol, item.atol)
-    rel = relative_errors(want, got, tol)
-    rows = rel.reshape(1, -1) if rel.ndim == 1 else rel
-    return {"error_maps": {"output": [[float(f"{v:.4g}") if np.isfinite(v) else None for v in r] for r in rows.tolist()]},
-            "rtol": tol.rtol}
+    errors, rtol = error_map(want.reshape(1, -1) if want.ndim == 1 else want,
+                             got.reshape(1, -1) if got.ndim == 1 else got, item.rtol, item.atol)
+    return {"error_maps": {"output": errors}, "rtol": rtol}
