@@ -441,3 +441,14 @@ def test_backprop_decorator_validates_stage_and_related_references():
         backprop_spec(points=1)(my_backward)
     with pytest.raises(ValueError, match="are not stages"):
         backprop_spec(points=1, lossy=loss)(loss)
+
+
+def test_one_rule_says_whether_a_loss_is_right():
+    import numpy as np
+
+    from grader.checks.backprop_cases import losses_close
+
+    assert losses_close(0.693147, 0.693147 * (1 + 5e-7), 1e-6)
+    assert not losses_close(0.693147 * (1 + 3e-6), 0.693147, 1e-6)  # the loss item rejects it: so must backward
+    assert losses_close(float(np.float32(0.6931472)), 0.693147180559945, 1e-6)  # float32 precision
+    assert not losses_close(float("nan"), 0.69, 1e-6)

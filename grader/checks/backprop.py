@@ -47,7 +47,7 @@ from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
 from . import backprop_backward
 from .backprop_cases import (FORWARD_KEYS, PARAM_KEYS, Case, as_float, case_wire, decoded, is_number, loss_parts,
-                             make_cases, modified_arguments, params_wire, sigmoid)
+                             losses_close, make_cases, modified_arguments, params_wire, sigmoid)
 from .backprop_diagnosis import diagnose_loss
 from .common import outcome_problem, result
 
@@ -261,17 +261,6 @@ def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: lis
 
 # ---------------------------------------------------------------- loss
 
-def _close(a: float, b: float, rtol: float) -> bool:
-    if math.isnan(a) or math.isnan(b):
-        return False
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    tol = rtol
-    if float(np.float32(a)) == a and a != b:  # the learner's value carries only float32 precision
-        tol = max(rtol, 1e-5)
-    return abs(a - b) <= tol * max(abs(b), 1e-3)
-
-
 def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
     values: list[float] = []
     expected: list[float] = []
@@ -286,12 +275,12 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases],
                                 "values": values, "expected": expected}
     modified = _modified(item, run, cases)
-    bad = [i for i, (v, e) in enumerate(zip(values, expected)) if not _close(v, e, item.rtol)]
+    bad = [i for i, (v, e) in enumerate(zip(values, expected)) if not losses_close(v, e, item.rtol)]
     if not bad:
         return _finish(item, exercise, item.points, f"right on all {len(cases)} networks", [], evidence, None,
                        modified)
     own_expected = _loss_of_own_forward(item, run, cases)
-    if all(o is not None and _close(v, o, item.rtol) for v, o in zip(values, own_expected)):
+    if all(o is not None and losses_close(v, o, item.rtol) for v, o in zip(values, own_expected)):
         evidence.update(keys={"J": "carried_forward"}, first_wrong_step="forward")
         return _finish(item, exercise, item.points,
                        "your loss formula is right: it matches the loss of your own forward's A2, which differs "

@@ -31,7 +31,7 @@ from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
 from .backprop_cases import (GRAD_KEYS, PARAM_KEYS, Case, as_float, cached_cases, case_wire, decoded, is_number,
-                             make_cases, modified_arguments, params_wire, wire)
+                             losses_close, make_cases, modified_arguments, params_wire, wire)
 from .backprop_diagnosis import FIT_TOL, Diagnosis, diagnose_bias, diagnose_weight, fit
 from .common import outcome_problem, result
 
@@ -223,7 +223,7 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         evidence["loss_consistent"] = all(consistent.values())
     ref_loss = float(item.related["loss"](cases[0].X, cases[0].Y, cases[0].params, cases[0].lam)) \
         if "loss" in item.related else None
-    loss_right = base is not None and ref_loss is not None and abs(base - ref_loss) <= 1e-5 * max(abs(ref_loss), 1e-3)
+    loss_right = base is not None and ref_loss is not None and losses_close(base, ref_loss, item.rtol)
 
     status = {}
     for k in GRAD_KEYS:
@@ -347,7 +347,7 @@ def _first_wrong_step(item: BackpropItem, run: RunResult, case: Case, loss_right
     fwd = item.related.get("forward")
     if fwd is not None:
         ok, theirs = decoded(run.outcomes.get(f"{fwd.__name__}#0"))
-        if ok and compare_values(fwd(case.X, case.params), theirs, "forward", 1e-6, 1e-9) is not None:
+        if ok and compare_values(fwd(case.X, case.params), theirs, "forward", item.rtol, item.atol) is not None:
             return "forward"
     if base is not None and not loss_right:
         return "loss"

@@ -15,6 +15,8 @@ values (σ of *their* Z1, the loss of *their* A2), never to replace references.
 
 from __future__ import annotations
 
+import math
+
 import weakref
 import zlib
 from dataclasses import dataclass
@@ -213,3 +215,16 @@ def modified_arguments(names: Sequence[str], sent: Sequence[Any], originals: Seq
         if compare_values(before, value, name, 0.0, 0.0) is not None:
             changed.append(name)
     return changed
+
+
+def losses_close(a: float, b: float, rtol: float) -> bool:
+    """Whether a learner's loss ``a`` matches ``b`` (the rule of the loss item, reused wherever a
+    later step asks "was their loss right?")."""
+    if math.isnan(a) or math.isnan(b):
+        return False
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    tol = rtol
+    if float(np.float32(a)) == a and a != b:  # the learner's value carries only float32 precision
+        tol = max(rtol, 1e-5)
+    return abs(a - b) <= tol * max(abs(b), 1e-3)
