@@ -241,9 +241,8 @@ def scan_source(source: str) -> Scan:
 
 
 def forbidden_for(item: ItemSpec) -> frozenset[str]:
-    """What an item forbids: its ``forbid`` list (a numeric item's ``forbid=`` option), plus every
-    autograd library when it forbids anything."""
-    names = set(item.forbid) | set(item.options.get("forbid", ()))
+    """What an item forbids: its ``forbid`` list, plus every autograd library when it forbids anything."""
+    names = set(item.forbid)
     return frozenset(names | set(AUTOGRAD_MODULES)) if names else frozenset()
 
 
