@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from . import static_scan
 from .catalogue import Exercise
@@ -38,7 +38,8 @@ def read_submission(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _check_item(exercise: Exercise, item, run: RunResult) -> ItemResult:  # type: ignore[no-untyped-def]
+def _check_item(exercise: Exercise, item, run: Any) -> ItemResult:  # type: ignore[no-untyped-def]
+    """The item's checker on what the learner handed in (a RunResult, or a quiz sheet)."""
     try:
         return checker_for(item.kind).check(item, run, exercise.name)
     except Exception as exc:  # a checker bug must cost one item, not the whole submission
@@ -61,20 +62,11 @@ def _grade_quiz(path: Path, exercise: Exercise, source: str, started: float) -> 
     from .checks import quiz
 
     sheet = quiz.read_sheet(source)
-    items = tuple(_check_quiz_item(quiz, exercise, item, sheet) for item in exercise.items)
+    items = tuple(_check_item(exercise, item, sheet) for item in exercise.items)
     notes = tuple(f"the quiz file has a section [{name[:60]}] that is not a question; it was ignored"
                   for name in quiz.unknown_sections(sheet, exercise.items))  # type: ignore[arg-type]
     return ExerciseResult(exercise=exercise.name, title=exercise.title, submission=str(path), items=items,
                           sandbox_mode="none", seconds=time.perf_counter() - started, notes=notes)
-
-
-def _check_quiz_item(quiz, exercise: Exercise, item, sheet) -> ItemResult:  # type: ignore[no-untyped-def]
-    try:
-        return quiz.check(item, sheet, exercise.name)
-    except Exception as exc:  # a checker bug must cost one item, not the whole quiz
-        return result(item, exercise.name, passed=False, status="undecided", diagnosis="grader_error",
-                      feedback=f"the grader failed on this question ({type(exc).__name__}: {exc}); "
-                               f"flagged for your instructor")
 
 
 def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = None,

@@ -20,6 +20,8 @@ def checker_for(kind: str) -> ModuleType:
         from . import numeric as mod
     elif kind == "backprop":
         from . import backprop as mod
+    elif kind == "quiz":
+        from . import quiz as mod
     else:
         raise CatalogueError(f"no checker for item kind {kind!r}")
     return mod
