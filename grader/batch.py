@@ -66,13 +66,12 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def plan(discovery: Discovery, exercises: dict[str, Exercise], book: Gradebook,
+def plan(discovery: Discovery, versions: dict[str, str], book: Gradebook,
          regrade: bool) -> tuple[list[Submission], int]:
     """The submissions still to grade (new, changed, or graded by another version) and how many are skipped."""
     if regrade:
         return list(discovery.submissions), 0
     done = book.graded_versions()
-    versions = {name: exercise_version(ex) for name, ex in exercises.items()}
     todo = [s for s in discovery.submissions
             if done.get((s.learner, s.exercise)) != (s.sha256, versions[s.exercise])]
     return todo, len(discovery.submissions) - len(todo)
@@ -92,10 +91,10 @@ def _stop_workers() -> None:
 class _Scheduler:
     """Feeds submissions to a process pool a few at a time and records each result as it arrives."""
 
-    def __init__(self, book: Gradebook, exercises: dict[str, Exercise], options: BatchOptions,
-                 total: int, progress: ProgressHook | None) -> None:
+    def __init__(self, book: Gradebook, exercises: dict[str, Exercise], versions: dict[str, str],
+                 options: BatchOptions, total: int, progress: ProgressHook | None) -> None:
         self.book, self.exercises, self.options = book, exercises, options
-        self.versions = {name: exercise_version(ex) for name, ex in exercises.items()}
+        self.versions = versions
         self.total, self.progress = total, progress
         self.graded = 0
         self.problems: list[str] = []
@@ -227,9 +226,10 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
     interrupted = False
     with _exclusive(options.out), Gradebook(options.out / "gradebook.sqlite") as book:
-        todo, skipped = plan(discovery, used, book, options.regrade)
+        versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
+        todo, skipped = plan(discovery, versions, book, options.regrade)
         run_id = book.start_run(options.jobs, len(todo), skipped)
-        sched = _Scheduler(book, used, options, len(todo), progress)
+        sched = _Scheduler(book, used, versions, options, len(todo), progress)
         try:
             if todo:
                 _warm_up(used.values())

@@ -123,7 +123,7 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
     Exit status 0 when graded, 1 below --fail-under, 2 on a usage error, 3 on an internal error.
     """
     from .catalogue import exercise_for_file, find_catalogue, get_exercise
-    from .grading import grade_file, read_submission
+    from .grading import grade_file
     from .render import classroom as classroom_render
     from .render import gradescope, html, junit, prairielearn, terminal
     from .sandbox import Limits
@@ -136,12 +136,11 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
         ex = get_exercise(exercise, root) if exercise else None
         if not file.exists():
             raise UsageError(f"no such file: {file}")
-        read_submission(file)
         ex = ex or exercise_for_file(file, root)
+        result = grade_file(file, ex, Limits(wall_seconds=timeout, sandbox=sandbox))  # reads and checks the file
     except UsageError as exc:  # in GitHub Actions, the learner reads why in the run's summary and in Classroom
         classroom_render.write_github_problem(str(exc), ex.max_points if ex else 0.0, os.environ, classroom)
         raise
-    result = grade_file(file, ex, Limits(wall_seconds=timeout, sandbox=sandbox))
     if quiet:
         click.echo(f"{result.score:g}/{result.max_score:g}")
     else:
