@@ -103,6 +103,7 @@ def test_summary_page_escapes_learner_text_and_has_no_scripts():
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html
+    assert "base-uri 'none'" in html and "form-action 'none'" in html and 'name="referrer" content="no-referrer"' in html
     for heading in ("Score distribution", "Success rate per item", "Most common mistakes",
                     "Submissions that errored or timed out", "Files not graded"):
         assert heading in html

@@ -180,4 +180,4 @@ def render(summary: ClassSummary) -> str:
     """summary.html as text."""
     from .html import environment
 
-    return environment().get_template("class.html").render(s=summary)
+    return environment().get_template("class.html").render(s=summary, version=summary.version)
