@@ -29,8 +29,6 @@ class Cgroup:
     """A created group: the directories to write the member's pid into (one per hierarchy)."""
 
     dirs: tuple[Path, ...]
-    memory_bytes: int
-    processes: int
 
     def join(self) -> None:
         """Move the calling process into the group (call in the child before exec)."""
@@ -109,72 +107,53 @@ def _v2_dir() -> Path | None:
     return base if {"memory", "pids"} <= set(enabled) else None
 
 
+@lru_cache(maxsize=1)
+def _parents() -> tuple[Path, ...] | None:
+    """Where this process may create groups (the v1 memory and pids groups it is in, or its v2
+    group), or None. Checked once, by trying; groups left by killed graders are swept then."""
+    if os.geteuid() != 0:
+        return None
+    v2 = _v2_dir()
+    parents = _v1_dirs() or ((v2,) if v2 is not None else None)
+    if parents is None:
+        return None
+    probe = f"grader-probe-{os.getpid()}"
+    try:
+        for parent in parents:
+            (parent / probe).mkdir()
+        for parent in parents:
+            (parent / probe).rmdir()
+    except OSError:
+        return None
+    for parent in parents:
+        _sweep(parent)
+    return parents
+
+
+def available() -> bool:
+    """Whether this process may create memory+pids groups here."""
+    return _parents() is not None
+
+
 def create(memory_bytes: int, processes: int) -> Cgroup | None:
     """A new group limited to ``memory_bytes`` and ``processes``, or None where that is impossible."""
-    if os.geteuid() != 0 or not available():
+    parents = _parents()
+    if parents is None:
         return None
     name = f"grader-{os.getpid()}-{next(_COUNTER)}"
     made: list[Path] = []
     try:
-        v1 = _v1_dirs()
-        if v1 is not None:
-            _sweep_once(v1)
-            mem, pids = (parent / name for parent in v1)
-            for d in (mem, pids):
-                d.mkdir()
-                made.append(d)
-            (mem / "memory.limit_in_bytes").write_text(str(memory_bytes))
-            (pids / "pids.max").write_text(str(processes))
-            return Cgroup((mem, pids), memory_bytes, processes)
-        v2 = _v2_dir()
-        if v2 is not None:
-            _sweep_once((v2,))
-            d = v2 / name
-            d.mkdir()
-            made.append(d)
-            (d / "memory.max").write_text(str(memory_bytes))
-            if (d / "memory.swap.max").exists():
-                (d / "memory.swap.max").write_text("0")
-            (d / "pids.max").write_text(str(processes))
-            return Cgroup((d,), memory_bytes, processes)
+        for parent in parents:
+            (parent / name).mkdir()
+            made.append(parent / name)
+        for d in made:  # each file exists in the hierarchy that owns it (v1) or all in one (v2)
+            limits = {"memory.limit_in_bytes": memory_bytes, "memory.max": memory_bytes,
+                      "memory.swap.max": 0, "pids.max": processes}
+            for file, value in limits.items():
+                if (d / file).exists():
+                    (d / file).write_text(str(value))
+        return Cgroup(tuple(made))
     except OSError:
         for d in made:
-            try:
-                d.rmdir()
-            except OSError:
-                pass
-    return None
-
-
-_swept: set[Path] = set()
-
-
-def _sweep_once(parents: tuple[Path, ...]) -> None:
-    for parent in parents:
-        if parent not in _swept:
-            _swept.add(parent)
-            _sweep(parent)
-
-
-@lru_cache(maxsize=1)
-def available() -> bool:
-    """Whether this process may create memory+pids groups here (checked once, by trying)."""
-    if os.geteuid() != 0:
-        return False
-    probe = f"grader-probe-{os.getpid()}"
-    try:
-        v1 = _v1_dirs()
-        if v1 is not None:
-            dirs = [parent / probe for parent in v1]
-        else:
-            v2 = _v2_dir()
-            if v2 is None:
-                return False
-            dirs = [v2 / probe]
-        for d in dirs:
-            d.mkdir()
-        for d in dirs:
-            d.rmdir()
-        return True
-    except OSError:
-        return False
+            _kill_and_rmdir(d, attempts=1)
+        return None
