@@ -124,11 +124,8 @@ def _whole_list_mistake(item: SymbolicItem, answer_parts: list[Any],
             wrong = diagnosis.mistake_expression(m, symbols)
         except Exception:  # an authored answer that does not apply to this item
             continue
-        parts = _components(wrong)
-        if parts is None or len(parts) != len(answer_parts):
-            continue
-        if all(equivalence.compare(w, a, item.variables).status == "equivalent"
-               for w, a in zip(parts, answer_parts)):
+        if _components(wrong) is not None and \
+                equivalence.compare(wrong, answer_parts, item.variables).status == "equivalent":
             return m.feedback, m.tag
     return None
 
