@@ -75,11 +75,19 @@ def _finite(x: float | None) -> float | str | None:
     return x if x is None or math.isfinite(x) else str(x)
 
 
+def _parse_side(text: str, variables: Sequence[Any], side: str) -> Any:
+    try:
+        return parse_expression(text, variables)
+    except ParseError as exc:
+        exc.side = side
+        raise
+
+
 def check_pair(a: str, b: str, variables: Sequence[Any] = ()) -> PairReport:
     """Compare two typed expressions; raises ParseError (with the position) on bad input."""
     started = time.perf_counter()
     vars_ = [parse_variable(v) for v in variables]
-    left, right = parse_expression(a, vars_), parse_expression(b, vars_)
+    left, right = _parse_side(a, vars_, "a"), _parse_side(b, vars_, "b")
     if not vars_:
         names = sorted({s.name for s in left.free_symbols | right.free_symbols})
         vars_ = [Variable(n) for n in names]
@@ -119,7 +127,7 @@ def run_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
                 raise UsageError("'vars' must be a list of names (or a name -> domain object)")
             out = check_pair(a, b, vars_).to_json()
         except (ParseError, UsageError) as exc:
-            side = "" if not isinstance(exc, ParseError) else f"cannot read {'a' if exc.text == a else 'b'}: "
+            side = f"cannot read {exc.side}: " if isinstance(exc, ParseError) and exc.side else ""
             yield {**extra, **head, "verdict": "error", "error": side + str(exc),
                    "seconds": round(time.perf_counter() - started, 6)}
             continue

@@ -36,6 +36,9 @@ __all__ = ["ParseError", "parse_expression", "describe_reading", "FUNCTIONS", "C
 class ParseError(ValueError):
     """The text is not a valid answer; ``position`` is the 0-based offset of the problem."""
 
+    #: which of several inputs was unreadable ("a" or "b" in ``grader equiv``), when a caller says
+    side: str = ""
+
     def __init__(self, reason: str, text: str, position: int) -> None:
         self.reason = reason
         self.text = text

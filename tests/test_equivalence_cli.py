@@ -91,3 +91,10 @@ def test_library_api():
         parse_variable("1x")
     out = list(run_jsonl(['{"a": "x", "b": "x", "vars": 5}']))
     assert out[0]["verdict"] == "error" and "'vars' must be a list" in out[0]["error"]
+
+
+def test_jsonl_names_the_unreadable_side_even_when_it_is_too_long(tmp_path):
+    from grader.equiv_tool import run_jsonl
+
+    rows = list(run_jsonl([json.dumps({"id": "long", "a": "x+" * 1500 + "x", "b": "x", "vars": ["x"]})]))
+    assert rows[0]["verdict"] == "error" and rows[0]["error"].startswith("cannot read a:")
