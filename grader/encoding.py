@@ -59,7 +59,7 @@ FUNCTIONS: dict[str, Any] = {
 CONSTANTS: dict[str, Any] = {
     "pi": sp.pi, "E": sp.E, "I": sp.I, "oo": sp.oo, "-oo": -sp.oo, "zoo": sp.zoo, "nan": sp.nan,
 }
-_CONST_OF = {v: k for k, v in CONSTANTS.items() if k != "-oo"}
+_CONST_OF = {v: k for k, v in CONSTANTS.items()}
 _ASSUMPTIONS = {"real", "positive", "negative", "integer", "nonnegative", "nonzero"}
 _NAME = re.compile(r"^[^\W\d]\w{0,63}$")
 
@@ -99,8 +99,6 @@ def encode_expr(expr: Any, budget: _Budget | None = None, depth: int = 0) -> lis
         return ["Matrix", int(expr.rows), int(expr.cols), *kids(list(expr))]
     if expr in _CONST_OF:
         return ["Const", _CONST_OF[expr]]
-    if expr == -sp.oo:
-        return ["Const", "-oo"]
     if isinstance(expr, sp.Add):
         return ["Add", *kids(expr.args)]
     if isinstance(expr, sp.Mul):
