@@ -160,11 +160,16 @@ class _Scheduler:
         pool = self._pool(jobs)
         try:
             while queue or window:
-                while queue and len(window) < 2 * jobs:
-                    sub = queue.popleft()
-                    window[pool.submit(grade_one, sub.learner, sub.exercise, str(sub.path), sub.relpath)] = sub
-                done, _ = wait(window, return_when=FIRST_COMPLETED)
                 broken = False
+                while queue and len(window) < 2 * jobs:
+                    try:
+                        future = pool.submit(grade_one, queue[0].learner, queue[0].exercise, str(queue[0].path),
+                                             queue[0].relpath)
+                    except BrokenProcessPool:  # a worker died after the last results came in
+                        broken = True
+                        break
+                    window[future] = queue.popleft()
+                done, _ = wait(window, return_when=FIRST_COMPLETED) if not broken else (set(), set())
                 for fut in done:
                     sub = window.pop(fut)
                     try:

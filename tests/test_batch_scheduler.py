@@ -85,6 +85,37 @@ def test_two_dead_workers_and_a_failing_file_cost_only_their_own_submissions(fak
     assert {n for n, (_, diag) in got.items() if diag == "crashed"} == {"mallory", "mallory2", "oscar"}
 
 
+def test_a_pool_found_broken_when_submitting_is_replaced_and_nobody_is_charged(fake, tmp_path, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    real_pool = batch._Scheduler._pool
+    broke = []
+
+    class BreaksOnce:
+        """A worker died between two results: the next submit finds the pool broken."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def submit(self, *args):
+            if not broke and args[1:3] == ("learner3", "tiny"):
+                broke.append(args[1])
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return self.inner.submit(*args)
+
+        def shutdown(self, *args, **kwargs):
+            return self.inner.shutdown(*args, **kwargs)
+
+    monkeypatch.setattr(batch._Scheduler, "_pool", lambda self, jobs: BreaksOnce(real_pool(self, jobs)))
+    learners = {f"learner{i}": f"h{i}" for i in range(6)}
+    out = tmp_path / "out"
+    run = batch.grade_batch(discovery(tmp_path, learners), {"tiny": EX}, batch.BatchOptions(out, jobs=2))
+    got = stored(out)
+    assert broke == ["learner3"]
+    assert set(got) == set(learners) and run.graded == len(learners)
+    assert not any(diag == "crashed" for _, diag in got.values())
+
+
 def test_identical_files_are_graded_once_and_each_learner_gets_the_grade(fake, tmp_path):
     learners = {"ann": "same", "bea": "same", "cy": "same", "dee": "other"}
     out = tmp_path / "out"
