@@ -19,13 +19,20 @@ import multiprocessing
 import os
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
-from .batch_worker import exercise_version, grade_one, init_worker, report_path, unreadable_result, write_atomic, \
-    write_report
+from .batch_worker import (
+    exercise_version,
+    grade_one,
+    init_worker,
+    report_path,
+    unreadable_result,
+    write_atomic,
+    write_report,
+)
 from .catalogue import Exercise
 from .errors import UsageError
 from .gradebook import Gradebook, now, result_from_json, result_to_json
@@ -252,7 +259,8 @@ def write_outputs(discovery: Discovery, exercises: Sequence[Exercise], out: Path
 
     Only the submissions found this time are exported (a learner removed from the folder drops out).
     """
-    from .render import csv as exports, summary
+    from .render import csv as exports
+    from .render import summary
 
     current = {(s.learner, s.exercise) for s in discovery.submissions}
     with _exclusive(out):

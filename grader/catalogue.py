@@ -12,11 +12,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
 
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import sympy as sp

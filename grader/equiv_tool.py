@@ -13,8 +13,9 @@ import json
 import math
 import re
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from . import diagnosis, equivalence
 from .errors import UsageError

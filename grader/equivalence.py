@@ -26,20 +26,30 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, NamedTuple, Sequence
+from typing import Any, Literal, NamedTuple
 
 import mpmath
 import sympy as sp
 
+from . import sampling
 from .evaluate import Compiled, Overflow, TooLarge, Undefined, Unsupported, compile_expr, tree_size
 from .known_functions import KNOWN_FUNCTIONS, expand_known_functions
-from . import sampling
 from .sampling import variables_for
 from .spec import Variable
 
-__all__ = ["Verdict", "compare", "cache_info", "clear_cache", "KNOWN_FUNCTIONS",
-           "expand_known_functions", "sample_values", "variables_for", "format_number"]
+__all__ = [
+    "KNOWN_FUNCTIONS",
+    "Verdict",
+    "cache_info",
+    "clear_cache",
+    "compare",
+    "expand_known_functions",
+    "format_number",
+    "sample_values",
+    "variables_for",
+]
 
 VerdictStatus = Literal["equivalent", "not_equivalent", "undecided"]
 
@@ -397,7 +407,7 @@ _PROOF_EXP = 12
 
 def _rational(expr: Any) -> bool:
     if isinstance(expr, sp.Symbol) or isinstance(expr, sp.Rational):
-        return isinstance(expr, sp.Symbol) or abs(expr.p) < 10**12 and expr.q < 10**12
+        return isinstance(expr, sp.Symbol) or (abs(expr.p) < 10**12 and expr.q < 10**12)
     if isinstance(expr, (sp.Add, sp.Mul)):
         return all(_rational(a) for a in expr.args)
     if isinstance(expr, sp.Pow):

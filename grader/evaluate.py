@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import mpmath
 import sympy as sp

@@ -19,8 +19,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import cgroup, isolation
 from ._zygote import recv, send
@@ -63,7 +64,7 @@ class _Forked:
             try:
                 msg, _ = recv(sock)
                 break
-            except socket.timeout:
+            except TimeoutError:
                 self.kill()
             except (OSError, ValueError):
                 break

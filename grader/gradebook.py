@@ -18,9 +18,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from .errors import UsageError
 from .results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
@@ -161,7 +162,7 @@ class Gradebook:
             self.db.close()
             raise
 
-    def __enter__(self) -> "Gradebook":
+    def __enter__(self) -> Gradebook:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,8 +15,9 @@ learner expressions are never turned into code (no ``lambdify``/``eval``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp

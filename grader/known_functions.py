@@ -8,12 +8,13 @@ undefined function and ``expand_known_functions`` gives it the same meaning.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 
 
-class sigmoid(sp.Function):  # noqa: N801 - named as learners write it
+class sigmoid(sp.Function):
     """The logistic function σ(z) = 1 / (1 + e^(-z))."""
 
     nargs = 1
@@ -32,7 +33,7 @@ class sigmoid(sp.Function):  # noqa: N801 - named as learners write it
         return self.args[0].is_real
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(sp.Function):
     """softplus(z) = ln(1 + e^z)."""
 
     nargs = 1

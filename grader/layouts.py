@@ -26,9 +26,10 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from .catalogue import Exercise, match_file_name
 from .grading import MAX_SUBMISSION_BYTES

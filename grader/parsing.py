@@ -18,8 +18,9 @@ echoes what was typed and a hostile ``10^10^10`` is never computed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -30,7 +31,7 @@ MAX_LENGTH = 2000
 MAX_DEPTH = 60
 MAX_DIGITS = 80
 
-__all__ = ["ParseError", "parse_expression", "describe_reading", "FUNCTIONS", "CONSTANTS"]
+__all__ = ["CONSTANTS", "FUNCTIONS", "ParseError", "describe_reading", "parse_expression"]
 
 
 class ParseError(ValueError):

@@ -11,7 +11,8 @@ value is not a finite real number the result holds NaN (a gap in the curve).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import sympy as sp

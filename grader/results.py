@@ -8,8 +8,9 @@ Totals are derived properties, never stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Status = Literal["passed", "failed", "error", "undecided"]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .spec import Variable
 
-__all__ = ["variables_for", "points", "finite_domain_size"]
+__all__ = ["finite_domain_size", "points", "variables_for"]
 
 
 def variables_for(variables: Sequence[Variable], *exprs: Any) -> list[Variable]:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 #: helpers a "derive it yourself" item forbids unless its spec says otherwise
 DIFF_HELPERS: tuple[str, ...] = ("diff", "Derivative", "integrate", "Subs")
@@ -42,7 +43,7 @@ class Variable:
     hi: float | None = None
 
     @classmethod
-    def parse(cls, name: str, domain: "str | tuple[float | None, float | None] | Variable") -> "Variable":
+    def parse(cls, name: str, domain: str | tuple[float | None, float | None] | Variable) -> Variable:
         """Build from the short forms authors write: ``"real"``, ``"positive"``,
         ``"negative"``, ``"nonnegative"``, ``"integer"``, ``"positive integer"``
         or an open interval ``(lo, hi)``."""

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .results import ItemResult
 from .spec import AUTOGRAD_MODULES, ItemSpec
@@ -156,9 +156,7 @@ def _bound_names(stmt: ast.stmt) -> list[str]:
     targets: list[ast.AST] = []
     if isinstance(stmt, ast.Assign):
         targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        targets = [stmt.target]
-    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) or isinstance(stmt, (ast.For, ast.AsyncFor)):
         targets = [stmt.target]
     elif isinstance(stmt, (ast.With, ast.AsyncWith)):
         targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]

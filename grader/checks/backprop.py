@@ -46,8 +46,21 @@ from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
 from . import backprop_backward
-from .backprop_cases import (FORWARD_KEYS, PARAM_KEYS, Case, as_float, case_wire, decoded, is_number, loss_parts,
-                             losses_close, make_cases, modified_arguments, params_wire, sigmoid)
+from .backprop_cases import (
+    FORWARD_KEYS,
+    PARAM_KEYS,
+    Case,
+    as_float,
+    case_wire,
+    decoded,
+    is_number,
+    loss_parts,
+    losses_close,
+    make_cases,
+    modified_arguments,
+    params_wire,
+    sigmoid,
+)
 from .backprop_diagnosis import diagnose_loss
 from .common import outcome_problem, result
 

@@ -30,8 +30,21 @@ from ..numeric import Mismatch, agrees, compare_arrays, compare_values, error_ma
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import BackpropItem
-from .backprop_cases import (GRAD_KEYS, PARAM_KEYS, Case, as_float, cached_cases, case_wire, decoded, is_number,
-                             losses_close, make_cases, modified_arguments, params_wire, wire)
+from .backprop_cases import (
+    GRAD_KEYS,
+    PARAM_KEYS,
+    Case,
+    as_float,
+    cached_cases,
+    case_wire,
+    decoded,
+    is_number,
+    losses_close,
+    make_cases,
+    modified_arguments,
+    params_wire,
+    wire,
+)
 from .backprop_diagnosis import FIT_TOL, Diagnosis, diagnose_bias, diagnose_weight, fit
 from .common import outcome_problem, result
 

@@ -16,12 +16,12 @@ values (σ of *their* Z1, the loss of *their* A2), never to replace references.
 from __future__ import annotations
 
 import math
-
 import weakref
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

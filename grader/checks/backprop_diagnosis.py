@@ -12,8 +12,8 @@ s (−1 is a sign error, m a missing 1/m); (1, 0) regularisation missing;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -21,7 +21,8 @@ import copy
 import dataclasses
 import math
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -7,7 +7,8 @@ the reference by the equivalence engine; known mistakes are recognised.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -15,8 +16,8 @@ from .. import diagnosis, equivalence
 from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
-from ..parsing import describe_reading
 from ..illustrate import illustrate
+from ..parsing import describe_reading
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import SymbolicItem

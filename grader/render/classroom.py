@@ -24,8 +24,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from ..results import ExerciseResult, ItemResult
 from .gradescope import test_name, test_output

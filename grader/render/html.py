@@ -13,9 +13,10 @@ The context of ``report.html`` is :class:`ReportContext`; each item is an
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import jinja2
 from markupsafe import Markup

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Iterable
 
 from ..results import ExerciseResult, ItemResult
 from .gradescope import test_output

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .. import __version__
 from ..catalogue import Exercise
 from ..gradebook import ERROR_DIAGNOSES, TIMEOUT_DIAGNOSES, StoredSubmission, now
 from ..layouts import Unmatched
 from .csv import handed_in
-
 
 #: diagnoses counted as "not attempted" in the item table rather than as mistakes
 NOT_ATTEMPTED = frozenset({"not_attempted", "missing_function", "missing_answer"})
