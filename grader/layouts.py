@@ -194,18 +194,18 @@ def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Dis
         found += [(name[len(strip):], ex, path) for name, ex, path in folders]
     submissions: dict[tuple[str, str], Submission] = {}
     for learner, ex, path in sorted(found, key=lambda t: str(t[2])):
-        rel = display_name(str(path.relative_to(root)))
+        shown = display_name(str(path.relative_to(root)))
         key = (learner, ex)
         if key in submissions:
-            unmatched.append(Unmatched(rel, f"a second file for learner {learner!r}, exercise {ex!r} "
+            unmatched.append(Unmatched(shown, f"a second file for learner {learner!r}, exercise {ex!r} "
                                             f"(graded: {submissions[key].relpath})"))
             continue
         try:
             digest, size = _hash(path)
         except OSError as exc:
-            unmatched.append(Unmatched(rel, f"cannot be read ({exc.strerror or exc})"))
+            unmatched.append(Unmatched(shown, f"cannot be read ({exc.strerror or exc})"))
             continue
-        submissions[key] = Submission(learner, ex, path, rel, digest, size)
+        submissions[key] = Submission(learner, ex, path, shown, digest, size)
     layout: Layout = ("empty" if not submissions else "mixed" if folder_hits and flat_hits
                       else "flat" if flat_hits else "folder per learner")
     ordered = tuple(sorted(submissions.values(), key=lambda s: (s.learner, s.exercise)))
