@@ -149,7 +149,7 @@ def _learner_depths(paths: list[tuple[str, ...]]) -> list[int]:
     learner there is nothing to compare, so it is the first folder, or the second
     when the first is a container such as ``submitted`` (``submitted/alice/ps1/``).
     """
-    common = os.path.commonprefix(paths)
+    common = os.path.commonprefix(paths)  # noqa: RUF071 - prefix of folder-name tuples, not a path
     if len(set(paths)) > 1:
         return [min(len(common), len(p) - 1) for p in paths]
     return [1 if len(p) > 1 and p[0].lower() in _CONTAINERS else 0 for p in paths]
@@ -159,7 +159,7 @@ def _classroom_prefix(names: set[str]) -> str:
     """The ``assignment-`` that GitHub Classroom puts before every username, when all folders share it."""
     if len(names) < 2:
         return ""
-    prefix = os.path.commonprefix(sorted(names))
+    prefix = os.path.commonprefix(sorted(names))  # noqa: RUF071 - prefix of learner names, not a path
     prefix = prefix[: prefix.rfind("-") + 1]
     return prefix if prefix and all(len(n) > len(prefix) for n in names) else ""
 
