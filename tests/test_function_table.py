@@ -230,3 +230,11 @@ def test_undefined_functions_travel_by_name_and_get_their_meaning_grader_side():
     tree = encoding.encode_expr(sp.Function("sin")(x))
     assert tree[0] == "Applied"
     assert compare(sp.sin(x), encoding.decode_expr(tree), X).status == "equivalent"
+
+
+def test_the_parser_hint_names_only_functions_it_accepts():
+    with pytest.raises(parsing.ParseError) as info:
+        parse_expression("foo(x)", ["x"])
+    hint = info.value.reason.split("(known: ", 1)[1].rstrip(".)")
+    named = {w.strip() for part in hint.split(",") for w in part.split(" or ")} - {"", "..."}
+    assert named and named <= set(parsing.FUNCTIONS)
