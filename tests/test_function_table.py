@@ -59,6 +59,8 @@ def _somewhere(expr: object) -> tuple[float, float]:
 def test_each_consumer_view_is_the_table():
     spellings = {w for f in FUNCTION_TABLE for w in f.spellings}
     assert set(parsing.FUNCTIONS) == spellings
+    # the parser can say "takes n arguments" or "takes two or more": a typed arity must be one of those
+    assert all(f.arity[0] == f.arity[1] or f.arity == (2, None) for f in FUNCTION_TABLE)
     wire = {f.name: f.sympy for f in FUNCTION_TABLE if f.wire}
     assert wire == encoding.FUNCTIONS
     assert set(evaluate.UNARY) == {f.name for f in FUNCTION_TABLE if f.mp is not None and f.growth != "extreme"}
