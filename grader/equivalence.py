@@ -406,7 +406,7 @@ _PROOF_EXP = 12
 
 
 def _rational(expr: Any) -> bool:
-    if isinstance(expr, sp.Symbol) or isinstance(expr, sp.Rational):
+    if isinstance(expr, (sp.Symbol, sp.Rational)):
         return isinstance(expr, sp.Symbol) or (abs(expr.p) < 10**12 and expr.q < 10**12)
     if isinstance(expr, (sp.Add, sp.Mul)):
         return all(_rational(a) for a in expr.args)
@@ -436,7 +436,7 @@ def sample_values(reference: Any, answer: Any, variables: Sequence[Variable], n:
         fa, fb = compile_expr(ref), compile_expr(ans)
     except (TooLarge, TypeError):
         return []
-    out = []
+    out: list[tuple[dict[str, float], Any, Any]] = []
     domain = variables_for(variables, ref, ans)
     for k, point in enumerate(sampling.points(domain, seed)):
         if len(out) >= n or k >= n * 8 or time.perf_counter() - started > budget:

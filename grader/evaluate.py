@@ -24,6 +24,8 @@ import mpmath
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
+from .known_functions import BY_NAME, FUNCTION_TABLE, resolve
+
 MAX_NODES = 5_000
 MAX_DEPTH = 150
 #: values beyond 2^MAX_BITS (or below 2^-MAX_BITS) count as overflow at that point
@@ -121,7 +123,7 @@ def _bounded(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, 
     return run
 
 
-def _grows(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
+def _grows(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
     """exp, sinh, cosh: relative error is the argument's absolute error."""
 
     def run(u: Any, mu: Any) -> Value:
@@ -133,11 +135,11 @@ def _grows(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
     return run
 
 
-def _singular(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
+def _singular(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
     """log, tan, sec, ...: error amplified by 1/|u| (or worse near poles)."""
 
     def run(u: Any, mu: Any) -> Value:
-        if abs(u) > MAX_TRIG_ARG and f in (mpmath.tan, mpmath.cot, mpmath.sec, mpmath.csc):
+        if periodic and abs(u) > MAX_TRIG_ARG:
             raise Overflow("argument too large")
         v = _real(f(u))
         lv = _lg(v)
@@ -146,41 +148,37 @@ def _singular(f: Callable[[Any], Any]) -> Callable[[Any, Any], Value]:
     return run
 
 
-def _sign(u: Any) -> Any:
-    return mpmath.sign(u)
+def _exact(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
+    """|u|: the argument's error, unchanged."""
+    return lambda u, mu: (f(u), mu)
 
 
-def _heaviside(u: Any) -> Any:
-    return mpmath.mpf(1) if u > 0 else (mpmath.mpf(0) if u < 0 else mpmath.mpf("0.5"))
+def _step(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
+    """sign, Heaviside: piecewise constant, no rounding error of their own."""
+    return lambda u, mu: (f(u), 0.0)
 
 
-def _sigmoid(u: Any) -> Any:
-    return 1 / (1 + mpmath.exp(-u))
+def _integer(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
+    """floor, ceiling: an integer, as large as itself."""
+
+    def run(u: Any, mu: Any) -> Value:
+        v = f(u)
+        return v, max(_lg(v), mu)
+
+    return run
 
 
-def _softplus(u: Any) -> Any:
-    return mpmath.log1p(mpmath.exp(u)) if u < 0 else u + mpmath.log1p(mpmath.exp(-u))
-
-
-UNARY: dict[str, Callable[[Any, Any], Value]] = {
-    "exp": _grows(mpmath.exp), "sinh": _grows(mpmath.sinh), "cosh": _grows(mpmath.cosh),
-    "sin": _bounded(mpmath.sin, True), "cos": _bounded(mpmath.cos, True),
-    "tanh": _bounded(mpmath.tanh), "atan": _bounded(mpmath.atan), "acot": _bounded(mpmath.acot),
-    "asinh": _bounded(mpmath.asinh), "erf": _bounded(mpmath.erf), "sech": _bounded(mpmath.sech),
-    "sigmoid": _bounded(_sigmoid), "softplus": _bounded(_softplus),
-    "log": _singular(mpmath.log), "tan": _singular(mpmath.tan), "cot": _singular(mpmath.cot),
-    "sec": _singular(mpmath.sec), "csc": _singular(mpmath.csc), "coth": _singular(mpmath.coth),
-    "csch": _singular(mpmath.csch), "asin": _singular(mpmath.asin), "acos": _singular(mpmath.acos),
-    "acosh": _singular(mpmath.acosh), "atanh": _singular(mpmath.atanh), "LambertW": _singular(mpmath.lambertw),
-    "Abs": lambda u, mu: (abs(u), mu), "sign": lambda u, mu: (_sign(u), 0.0),
-    "Heaviside": lambda u, mu: (_heaviside(u), 0.0),
-    "floor": lambda u, mu: (mpmath.floor(u), max(_lg(mpmath.floor(u)), mu)),
-    "ceiling": lambda u, mu: (mpmath.ceil(u), max(_lg(mpmath.ceil(u)), mu)),
+_GROWTH: dict[str, Callable[..., Callable[[Any, Any], Value]]] = {
+    "bounded": _bounded, "grows": _grows, "singular": _singular, "exact": _exact, "step": _step,
+    "integer": _integer,
 }
-# the learner's own names for known functions (an undefined Function('σ') and friends)
-UNARY.update({"σ": UNARY["sigmoid"], "logistic": UNARY["sigmoid"], "ln": UNARY["log"],
-              "sqrt": _singular(mpmath.sqrt), "abs": UNARY["Abs"],
-              "relu": lambda u, mu: (max(u, mpmath.mpf(0)), mu), "ReLU": lambda u, mu: (max(u, mpmath.mpf(0)), mu)})
+
+#: SymPy function name -> evaluation of one argument, derived from the function table
+#: (Max/Min, whose growth is "extreme", take several arguments and are compiled apart)
+UNARY: dict[str, Callable[[Any, Any], Value]] = {
+    f.name: _GROWTH[f.growth](f.mp, f.periodic)
+    for f in FUNCTION_TABLE if f.mp is not None and f.growth in _GROWTH
+}
 
 
 def _opaque(name: str, n_args: int) -> Callable[[list[Value]], Value]:
@@ -268,6 +266,11 @@ def _compile(expr: Any) -> Compiled:
                 cache[dps] = _number(expr)
             return cache[dps]
         return const
+    name = type(expr).__name__
+    if isinstance(expr, AppliedUndef):
+        known = resolve(name, len(expr.args))
+        if known is not None:  # a learner's Function('σ')(x) or Function('arctan')(x) is that function
+            return _compile(known.build(*expr.args))
     kids = [_compile(a) for a in expr.args]
     if isinstance(expr, sp.Add):
         spread = math.log2(len(kids))
@@ -284,14 +287,14 @@ def _compile(expr: Any) -> Compiled:
     if isinstance(expr, sp.Pow):
         kb, ke = kids
         return lambda p: _power(kb(p), ke(p))
-    if isinstance(expr, (sp.Max, sp.Min)):
-        pick = max if isinstance(expr, sp.Max) else min
+    entry = BY_NAME.get(name)
+    if entry is not None and entry.growth == "extreme" and entry.mp is not None and isinstance(expr, entry.sympy):
+        pick = entry.mp  # Max, Min
 
         def extreme(p: Mapping[str, Any]) -> Value:
             vals = [k(p) for k in kids]
             return pick(_strict_real(v) for v, _ in vals), max(m for _, m in vals)
         return extreme
-    name = type(expr).__name__
     if name in UNARY and len(kids) == 1:
         f, (k,) = UNARY[name], kids
         return lambda p: _call(f, k(p))

@@ -24,7 +24,7 @@ from typing import Any
 
 import sympy as sp
 
-from .known_functions import sigmoid, softplus
+from .known_functions import FUNCTION_TABLE
 from .reading import describe_reading
 
 MAX_LENGTH = 2000
@@ -54,38 +54,11 @@ class ParseError(ValueError):
         return f"{self.reason} at position {self.position + 1}\n  {lead}{shown}\n  {caret}"
 
 
-def _max(*args: Any) -> Any:
-    return sp.Max(*args, evaluate=False)
-
-
-def _min(*args: Any) -> Any:
-    return sp.Min(*args, evaluate=False)
-
-
-def _unary(f: Any) -> Callable[..., Any]:
-    return lambda z: f(z, evaluate=False)
-
-
-#: function name -> (builder, number of arguments or None for 2+)
-FUNCTIONS: dict[str, tuple[Callable[..., Any], int | None]] = {}
-for _names, _f in [
-    (("sin",), sp.sin), (("cos",), sp.cos), (("tan",), sp.tan), (("cot",), sp.cot),
-    (("sec",), sp.sec), (("csc", "cosec"), sp.csc),
-    (("asin", "arcsin"), sp.asin), (("acos", "arccos"), sp.acos), (("atan", "arctan"), sp.atan),
-    (("sinh",), sp.sinh), (("cosh",), sp.cosh), (("tanh",), sp.tanh), (("coth",), sp.coth),
-    (("sech",), sp.sech), (("csch",), sp.csch),
-    (("asinh", "arsinh", "arcsinh"), sp.asinh), (("acosh", "arcosh", "arccosh"), sp.acosh),
-    (("atanh", "artanh", "arctanh"), sp.atanh),
-    (("exp",), sp.exp), (("ln", "log"), sp.log), (("abs", "Abs"), sp.Abs),
-    (("sign", "sgn"), sp.sign), (("floor",), sp.floor), (("ceil", "ceiling"), sp.ceiling), (("erf",), sp.erf), (("Heaviside", "heaviside"), sp.Heaviside),
-    (("sigmoid", "σ", "logistic"), sigmoid), (("softplus",), softplus),
-]:
-    for _n in _names:
-        FUNCTIONS[_n] = (_unary(_f), 1)
-FUNCTIONS["sqrt"] = FUNCTIONS["√"] = (lambda z: sp.Pow(z, sp.Rational(1, 2), evaluate=False), 1)
-FUNCTIONS["relu"] = FUNCTIONS["ReLU"] = (lambda z: sp.Max(0, z, evaluate=False), 1)
-FUNCTIONS["max"] = FUNCTIONS["Max"] = (_max, None)
-FUNCTIONS["min"] = FUNCTIONS["Min"] = (_min, None)
+#: function name as typed -> (builder, number of arguments or None for 2+), from the function table
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int | None]] = {
+    word: (entry.build, entry.arity[0] if entry.arity[0] == entry.arity[1] else None)
+    for entry in FUNCTION_TABLE for word in entry.spellings
+}
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "π": sp.pi, "e": sp.E, "E": sp.E}
 
@@ -359,9 +332,8 @@ class _Parser:
                 return True
             for k in range(len(rest), 0, -1):
                 head = rest[:k]
-                if head in known or (head in funcs and k == len(rest)):
-                    if walk(rest[k:], acc + [head]):
-                        return True
+                if (head in known or (head in funcs and k == len(rest))) and walk(rest[k:], acc + [head]):
+                    return True
             return False
 
         if len(word) <= 12 and walk(word, []) and best is not None and len(best) > 1:

@@ -10,37 +10,22 @@ value is not a finite real number the result holds NaN (a gap in the curve).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .evaluate import tree_size
+from .known_functions import FUNCTION_TABLE, KnownFunction
 
 
 class Unplottable(ValueError):
     """The tree holds something this evaluator does not know (an unknown function, I, ...)."""
 
 
-def _recip(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda u: 1.0 / f(u)
-
-
-def _heaviside(u: np.ndarray) -> np.ndarray:
-    return np.heaviside(u, 0.5)
-
-
-_FUNCS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-    "cot": _recip(np.tan), "sec": _recip(np.cos), "csc": _recip(np.sin),
-    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "acot": lambda u: np.arctan(1.0 / u),
-    "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "coth": _recip(np.tanh),
-    "sech": _recip(np.cosh), "csch": _recip(np.sinh), "asinh": np.arcsinh, "acosh": np.arccosh,
-    "atanh": np.arctanh, "Abs": np.abs, "sign": np.sign, "Heaviside": _heaviside,
-    "floor": np.floor, "ceiling": np.ceil, "erf": np.vectorize(math.erf, otypes=[float]),
-}
+#: SymPy function name -> its table entry, for those the table gives a float64 evaluation
+_FUNCS: dict[str, KnownFunction] = {f.name: f for f in FUNCTION_TABLE if f.np is not None}
 
 
 def evaluate_many(expr: Any, values: Mapping[str, np.ndarray | float]) -> np.ndarray:
@@ -80,10 +65,8 @@ def _walk(expr: Any, values: Mapping[str, Any], n: int, memo: dict[Any, np.ndarr
             out = np.prod(args, axis=0)
         elif isinstance(expr, sp.Pow):
             out = np.power(args[0], args[1])
-        elif isinstance(expr, (sp.Max, sp.Min)):
-            out = (np.maximum if isinstance(expr, sp.Max) else np.minimum).reduce(args)
-        elif type(expr).__name__ in _FUNCS and len(args) == 1:
-            out = _FUNCS[type(expr).__name__](args[0])
+        elif (f := _FUNCS.get(type(expr).__name__)) is not None and f.np is not None and f.takes(len(args)):
+            out = f.np(*args)
         else:
             raise Unplottable(f"cannot plot {type(expr).__name__}")
     memo[expr] = out

@@ -9,18 +9,18 @@ factors in the order typed and only numeric negative powers under a fraction bar
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import sympy as sp
 
 __all__ = ["describe_reading"]
 
 
-class _ReadingPrinter(sp.printing.str.StrPrinter):  # type: ignore[name-defined]
+class _ReadingPrinter(sp.printing.str.StrPrinter):
     """One-line maths: ^ for powers, e^x, ln, σ, juxtaposed coefficients."""
 
-    _default_settings = {**sp.printing.str.StrPrinter._default_settings,  # type: ignore[attr-defined]
-                         "order": "none", "full_prec": False}
+    _default_settings: ClassVar[dict[str, Any]] = {**sp.printing.str.StrPrinter._default_settings,
+                                                   "order": "none", "full_prec": False}
 
     def _print_exp(self, expr: Any) -> str:
         return "e^" + self._exponent(expr.args[0])

@@ -92,9 +92,14 @@ def points(variables: Sequence[Variable], seed: int) -> Iterator[dict[str, float
     for k in range(3):
         yield {v.name: vals[(k + i) % len(vals)] for i, (v, vals) in enumerate(zip(variables, nice))}
     for sign in (1, -1):  # differences that only show at large magnitude (a step at x = 500)
-        far = {v.name: _far_value(v, sign, i) for i, v in enumerate(variables)}
-        if all(f is not None for f in far.values()):
-            yield far  # type: ignore[misc]
+        far: dict[str, float] = {}
+        for i, v in enumerate(variables):
+            value = _far_value(v, sign, i)
+            if value is None:  # a bounded variable has no far point
+                break
+            far[v.name] = value
+        else:
+            yield far
     rng = random.Random(seed)
     while True:
         yield {v.name: _random_value(v, rng) for v in variables}
