@@ -29,7 +29,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib  # type: ignore[no-redef]
 
 from .. import diagnosis, equivalence
-from ..illustrate import illustrate
+from ..render.illustrate import illustrate
 from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
 from ..sandbox import Call

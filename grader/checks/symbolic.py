@@ -16,7 +16,7 @@ from .. import diagnosis, equivalence
 from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
-from ..illustrate import illustrate
+from ..render.illustrate import illustrate
 from ..parsing import describe_reading
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
@@ -186,7 +186,7 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         if whole is not None:
             feedback, diag = whole
         evidence = {"components": [_evidence(o[3]) for o in outcomes]}
-    # report hook (grader/illustrate.py): MathML of both sides, curve samples for a wrong single expression
+    # report hook (grader/render/illustrate.py): MathML of both sides, curve samples for a wrong single expression
     shown_math = illustrate(item.variables, reference, answer, evidence.get("counterexample"),
                             plot=ref_parts is None and status != "passed")
     if shown_math.plot:

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
+from .plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
 from ..results import ErrorInfo, ExerciseResult, ItemResult
 from .mathml import is_safe
 

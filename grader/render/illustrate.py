@@ -9,7 +9,7 @@ variable (others held fixed) samples of both curves as plain lists under
     {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
 
 where an entry is None where that side is undefined (or not real). Samples
-come from grader/plot_eval.py, a whitelisted tree walker over NumPy arrays:
+come from grader/render/plot_eval.py, a whitelisted tree walker over NumPy arrays:
 learner expressions are never turned into code (no ``lambdify``/``eval``).
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .evaluate import TooLarge, tree_size
-from .known_functions import expand_known_functions
+from ..evaluate import TooLarge, tree_size
+from ..known_functions import expand_known_functions
 from .plot_eval import Unplottable, evaluate_many
-from .render.mathml import to_mathml
-from .spec import Variable
+from .mathml import to_mathml
+from ..spec import Variable
 
 #: samples per curve; enough for a smooth 640-pixel-wide plot
 SAMPLES = 161

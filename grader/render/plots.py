@@ -1,6 +1,6 @@
 """Geometry for the report's SVG pictures, in pixels (pure: numbers in, frozen values out).
 
-``line_plot`` turns sampled curves (see grader/illustrate.py) into paths,
+``line_plot`` turns sampled curves (see grader/render/illustrate.py) into paths,
 ticks and the bands where the learner's curve leaves the reference;
 ``heatmap`` turns a per-entry relative-error map into coloured cells.
 The templates (``_macros.html``) draw them; no markup is built here.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .evaluate import tree_size
+from ..evaluate import tree_size
 
 
 class Unplottable(ValueError):
