@@ -7,20 +7,20 @@ the reference by the equivalence engine; known mistakes are recognised.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
 
 from .. import diagnosis, equivalence
-from ..encoding import Unsupported, decode_value, encode_symbol
+from ..encoding import FUNCTIONS, Unsupported, decode_value, encode_symbol, encode_value
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
-from ..render.illustrate import illustrate
 from ..parsing import describe_reading
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
-from ..spec import SymbolicItem
+from ..spec import SymbolicItem, Variable
 from .common import forbidden_feedback, outcome_problem, result
 
 
@@ -186,15 +186,48 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         if whole is not None:
             feedback, diag = whole
         evidence = {"components": [_evidence(o[3]) for o in outcomes]}
-    # report hook (grader/render/illustrate.py): MathML of both sides, curve samples for a wrong single expression
-    shown_math = illustrate(item.variables, reference, answer, evidence.get("counterexample"),
-                            plot=ref_parts is None and status != "passed")
-    if shown_math.plot:
-        evidence = {**evidence, "plot": shown_math.plot}
+    # both sides as plain trees: the report draws them (and the curves of a wrong single expression)
+    evidence = {**evidence, **expression_evidence(answer, reference, item.variables,
+                                                  plot=ref_parts is None and status != "passed")}
     return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
-                  evidence=evidence, answer_mathml=shown_math.answer_mathml,
-                  expected_mathml=shown_math.expected_mathml)
+                  evidence=evidence)
+
+
+def _wire_ready(value: Any) -> Any:
+    """``value`` with functions the wire format cannot carry by name (our ``sigmoid``, ``Max``) as
+    undefined functions of the same name, as a learner's ``Function('sigmoid')`` arrives; the
+    tree is rebuilt bottom-up without evaluating, so it keeps the shape it was written in."""
+    if isinstance(value, (list, tuple)):
+        return [_wire_ready(v) for v in value]
+    if not isinstance(value, sp.Basic) or not value.args or isinstance(value, sp.MatrixBase):
+        return value
+    args = tuple(_wire_ready(a) for a in value.args)
+    name = type(value).__name__
+    if isinstance(value, (sp.Max, sp.Min)) or (isinstance(value, sp.Function) and name not in FUNCTIONS
+                                               and not isinstance(value, sp.core.function.AppliedUndef)):
+        return sp.Function(name)(*args)
+    if args == value.args:
+        return value
+    try:
+        return value.func(*args, evaluate=False)
+    except TypeError:  # a node type that takes no ``evaluate``
+        return value.func(*args)
+
+
+def expression_evidence(answer: Any, reference: Any, variables: Sequence[Variable],
+                        plot: bool) -> dict[str, Any]:
+    """Plain data the report needs to show both sides: ``answer_tree`` and ``expected_tree`` in the
+    wire format of grader/encoding.py and, when ``plot``, the variables to draw the curves over."""
+    out: dict[str, Any] = {}
+    for key, value in (("answer_tree", answer), ("expected_tree", reference)):
+        try:
+            out[key] = encode_value(_wire_ready(value))
+        except (ValueError, TypeError, RecursionError):  # off the wire format's list: shown as text
+            pass
+    if plot:
+        out["plot_variables"] = [dataclasses.asdict(v) for v in variables]
+    return out
 
 
 def _reading(answer: Any) -> str:

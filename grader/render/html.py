@@ -4,7 +4,8 @@ Templates live in ``grader/templates`` and are rendered with autoescaping on
 and StrictUndefined, so learner text can never inject markup and a template
 typo fails loudly. The page loads nothing (its CSP forbids it): styles are
 inline, pictures are inline SVG drawn from the plain data in each
-ItemResult's evidence (``plot``, ``error_maps``), formulas are MathML.
+ItemResult's evidence (``plot``, ``error_maps``), formulas are MathML built
+here from the expression trees in the evidence (grader/render/illustrate.py).
 
 The context of ``report.html`` is :class:`ReportContext`; each item is an
 :class:`ItemView` (what the templates show, computed here, not in Jinja).
@@ -22,9 +23,10 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from .plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
 from ..results import ErrorInfo, ExerciseResult, ItemResult
+from .illustrate import from_evidence
 from .mathml import is_safe
+from .plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
 
 #: how many items "fix these first" lists
 FIX_FIRST = 3
@@ -145,13 +147,16 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
 def item_view(item: ItemResult) -> ItemView:
     """What the report shows for one item, derived from its plain result."""
     ev = item.evidence if isinstance(item.evidence, Mapping) else {}
+    shown = from_evidence(ev)
+    # curves sampled from the trees, or already sampled in the evidence
+    samples = ev["plot"] if isinstance(ev.get("plot"), Mapping) else shown.plot
     plot = None
-    if isinstance(ev.get("plot"), Mapping) and item.status != "passed":
+    if samples is not None and item.status != "passed":
         a, r = ev.get("answer_value"), ev.get("reference_value")
-        plot = line_plot(ev["plot"], ev.get("counterexample") if isinstance(ev.get("counterexample"), Mapping)
+        plot = line_plot(samples, ev.get("counterexample") if isinstance(ev.get("counterexample"), Mapping)
                          else None, a if isinstance(a, (int, float)) else None,
                          r if isinstance(r, (int, float)) else None)
-    return ItemView(item, f"item-{item.item}", _math(item.answer_mathml), _math(item.expected_mathml),
+    return ItemView(item, f"item-{item.item}", _math(shown.answer_mathml), _math(shown.expected_mathml),
                     _counterexamples(ev), plot, _heatmaps(ev), _heatmaps(ev, "fd_error_maps"), item.error,
                     detail_blocks(tuple(item.details)))
 

@@ -1,10 +1,11 @@
-"""What the report shows of a symbolic item besides the verdict, computed from decoded expressions.
+"""What the report shows of a symbolic item besides the verdict, computed from the item's plain evidence.
 
-The renderer only ever sees plain data, so the symbolic checker calls
-:func:`illustrate` while it still holds the decoded answer and stores the
-result in the ItemResult: MathML of both sides, and for a function of one
-variable (others held fixed) samples of both curves as plain lists under
-``evidence["plot"]``::
+The checkers store both sides as trees in the wire format of grader/encoding.py
+(``evidence["answer_tree"]``, ``evidence["expected_tree"]``) and, for a wrong
+single expression, the variables to draw it over (``evidence["plot_variables"]``).
+:func:`from_evidence` decodes them strictly and returns MathML of both sides
+and, for a function of one variable (others held fixed), samples of both
+curves as plain lists::
 
     {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
 
@@ -22,11 +23,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..encoding import decode_value
+from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
 from ..known_functions import expand_known_functions
-from .plot_eval import Unplottable, evaluate_many
-from .mathml import to_mathml
 from ..spec import Variable
+from .mathml import to_mathml
+from .plot_eval import Unplottable, evaluate_many
 
 #: samples per curve; enough for a smooth 640-pixel-wide plot
 SAMPLES = 161
@@ -129,3 +132,59 @@ def illustrate(variables: Sequence[Variable], reference: Any, answer: Any,
     except Exception:
         curves = None
     return Illustration(to_mathml(answer), to_mathml(reference), curves)
+
+
+def _variables(records: Any) -> tuple[Variable, ...]:
+    """The plot's variables from their plain records; () when absent or malformed."""
+    if not isinstance(records, list):
+        return ()
+    out = []
+    for rec in records:
+        if not isinstance(rec, Mapping) or not isinstance(rec.get("name"), str) \
+                or rec.get("kind", "real") not in ("real", "integer") \
+                or not all(b is None or isinstance(b, (int, float)) for b in (rec.get("lo"), rec.get("hi"))):
+            return ()
+        out.append(Variable(rec["name"], rec.get("kind", "real"), rec.get("lo"), rec.get("hi")))
+    return tuple(out)
+
+
+def _decoded(tree: Any, symbols: Mapping[str, sp.Symbol]) -> Any:
+    """The value an encoded tree stands for; None when there is none or it does not decode."""
+    if tree is None:
+        return None
+    try:
+        return _restored(decode_value(tree, symbols))
+    except (DecodeError, RecursionError):
+        return None
+
+
+#: functions the wire format carries as undefined functions of their name (see checks/symbolic.py)
+_BY_NAME = {"Max": sp.Max, "Min": sp.Min}
+
+
+def _restored(value: Any) -> Any:
+    """``value`` with the undefined ``Max``/``Min`` of an encoded tree made the real ones again."""
+    if isinstance(value, (list, tuple)):
+        return [_restored(v) for v in value]
+    if not isinstance(value, sp.Basic) or not value.args or isinstance(value, sp.MatrixBase):
+        return value
+    args = tuple(_restored(a) for a in value.args)
+    if isinstance(value, sp.core.function.AppliedUndef) and type(value).__name__ in _BY_NAME:
+        return _BY_NAME[type(value).__name__](*args, evaluate=False)
+    if args == value.args:
+        return value
+    try:
+        return value.func(*args, evaluate=False)
+    except TypeError:  # a node type that takes no ``evaluate``
+        return value.func(*args)
+
+
+def from_evidence(evidence: Mapping[str, Any]) -> Illustration:
+    """MathML of both sides and the curve samples, from an item's plain evidence (see the module doc)."""
+    variables = _variables(evidence.get("plot_variables"))
+    symbols = {v.name: sp.Symbol(v.name, **v.assumptions()) for v in variables}
+    point = evidence.get("counterexample")
+    point = {k: float(v) for k, v in point.items() if isinstance(v, (int, float))} \
+        if isinstance(point, Mapping) else None
+    return illustrate(variables, _decoded(evidence.get("expected_tree"), symbols),
+                      _decoded(evidence.get("answer_tree"), symbols), point, plot=bool(variables))
