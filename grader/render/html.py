@@ -27,6 +27,7 @@ from ..results import ErrorInfo, ExerciseResult, ItemResult
 from .illustrate import from_evidence
 from .mathml import is_safe
 from .plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
+from .text import finalize, score, truncate
 
 #: how many items "fix these first" lists
 FIX_FIRST = 3
@@ -62,6 +63,7 @@ class ReportContext:
     stdout: str
     stderr: str
     version: str
+    score: str
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +73,7 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("grader", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # every value shown: control characters as visible escapes, then autoescaped
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -138,7 +141,8 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
     # finite-difference maps are judged at their own, looser threshold
     tol = ev.get("fd_rtol" if key == "fd_error_maps" else "rtol", 1e-6)
     tol = float(tol) if isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0 else 1e-6
-    keys = ev.get("keys") if isinstance(ev.get("keys"), Mapping) else {}
+    raw_keys = ev.get("keys")
+    keys: Mapping[str, Any] = raw_keys if isinstance(raw_keys, Mapping) else {}
     out = (heatmap(str(name), data, tol, accepted=key == "error_maps" and keys.get(name) == "ok")
            for name, data in maps.items())
     return tuple(h for h in out if h is not None)
@@ -168,11 +172,14 @@ def context(result: ExerciseResult, show_solutions: bool = False) -> ReportConte
     worst = [] if result.import_error else \
         sorted((v for v in views if v.result.lost > 0), key=lambda v: -v.result.lost)[:FIX_FIRST]
     return ReportContext(result, views, tuple(worst), show_solutions, ERROR_BINS,
-                         _clip(result.stdout), _clip(result.stderr), __version__)
+                         _clip(result.stdout), _clip(result.stderr), __version__,
+                         score(result.score, result.max_score))
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_OUTPUT else text[:MAX_OUTPUT] + f"\n… ({len(text) - MAX_OUTPUT} more characters)"
+    """Learner output cut at MAX_OUTPUT characters, saying how much was left out."""
+    cut = truncate(text, MAX_OUTPUT)
+    return cut if cut == text else cut + f" ({len(text) - len(cut) + 1} more characters)"
 
 
 def render(result: ExerciseResult, show_solutions: bool = False) -> str:
