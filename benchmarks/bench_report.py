@@ -7,7 +7,7 @@ counterexamples) and builds a synthetic backprop result with three error maps
 (one 30 x 30, pooled), then renders each REPEATS times. As a baseline from the
 same run it times the Gradescope JSON renderer on the same results and prints
 the ratio. It also times the checker-side work the report adds (MathML and
-curve sampling in ``grader.illustrate``) per wrong symbolic item, with the
+curve sampling in ``grader.render.illustrate``) per wrong symbolic item, with the
 MathML cache cleared (first learner) and warm (repeated trees in a class).
 """
 
@@ -23,7 +23,7 @@ import sympy as sp
 
 from grader.catalogue import find_catalogue, load_catalogue
 from grader.grading import grade_file
-from grader.illustrate import illustrate
+from grader.render.illustrate import illustrate
 from grader.render import gradescope, html, mathml
 from grader.results import ExerciseResult, ItemResult
 
@@ -87,8 +87,8 @@ def main(argv: list[str]) -> int:
     warm_ms = [t / len(wrong) for t in timed(lambda: [illustrate(i.variables, ref, ans) for i, ref, ans in wrong], 20)]
     print(f"\nchecker side, per wrong symbolic item (MathML of both sides + curve samples; "
           f"{plots} of {len(wrong)} items plotted):")
-    print(report_line("grader.illustrate, MathML uncached", cold_ms))
-    print(report_line("grader.illustrate, MathML cached", warm_ms))
+    print(report_line("grader.render.illustrate, MathML uncached", cold_ms))
+    print(report_line("grader.render.illustrate, MathML cached", warm_ms))
     verdict = "meets" if worst <= 100 else "MISSES"
     print(f"\nslowest median report {worst:.2f} ms: {verdict} the 100 ms target "
           f"(1,000 reports ≈ {worst:.0f} ms x 1000 = {worst:.1f} s)")

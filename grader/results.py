@@ -45,7 +45,9 @@ class ItemResult:
 
     ``feedback`` is the one line shown in tables; ``details`` the longer
     explanation; ``diagnosis`` a stable tag (``sign_error``...) for
-    statistics; ``evidence`` plain data for reports (counterexample, error map).
+    statistics; ``evidence`` plain data for reports (counterexample, error map,
+    both sides as expression trees in the wire format of grader/encoding.py);
+    never markup: the renderers build that.
     """
 
     exercise: str
@@ -63,9 +65,6 @@ class ItemResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     hidden: bool = False
     title: str = ""
-    #: presentation MathML of ``answer``/``expected`` (whitelisted markup) for the HTML report
-    answer_mathml: str | None = None
-    expected_mathml: str | None = None
 
     @property
     def lost(self) -> float:

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from grader import encoding, evaluate, known_functions, parsing, plot_eval
+from grader import encoding, evaluate, known_functions, parsing
 from grader.equivalence import compare
 from grader.errors import DecodeError
 from grader.evaluate import Undefined, compile_expr
 from grader.known_functions import BY_NAME, FUNCTION_TABLE, KnownFunction, expand_known_functions, resolve
 from grader.parsing import parse_expression
+from grader.render import plot_eval
 from grader.spec import Variable
 
 x, y = sp.symbols("x y", real=True)

@@ -9,9 +9,11 @@ import sys
 from html.parser import HTMLParser
 
 import pytest
+import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from grader.encoding import encode_value
 from grader.render import html
 from grader.results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
 
@@ -43,22 +45,31 @@ def test_learner_text_is_escaped_everywhere():
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 6
 
 
-def test_mathml_that_fails_the_whitelist_is_shown_as_text():
-    bad = '<math><mi>x</mi><script>alert(1)</script></math>'
-    page = html.render(exercise(item("d_exp", answer="x", answer_mathml=bad)))
+def test_trees_that_do_not_decode_are_shown_as_text():
+    bad = {"t": "expr", "tree": ["Script", "<script>alert(1)</script>"]}
+    page = html.render(exercise(item("d_exp", answer="x", evidence={"answer_tree": bad})))
     assert "<script" not in page and "<math" not in page
     assert "<code>x</code>" in page
 
 
 def test_answers_render_as_mathml_and_reference_only_with_solutions():
-    good = '<math xmlns="http://www.w3.org/1998/Math/MathML"><msup><mi>e</mi><mi>x</mi></msup></math>'
-    ref = '<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>REFERENCE</mi></math>'
-    res = exercise(item("d_exp", "failed", 0, answer="e**x", expected="REF_TEXT", answer_mathml=good,
-                        expected_mathml=ref))
+    x = sp.Symbol("x")
+    ev = {"answer_tree": encode_value(sp.exp(x)), "expected_tree": encode_value(sp.Symbol("REFERENCE"))}
+    res = exercise(item("d_exp", "failed", 0, answer="e**x", expected="REF_TEXT", evidence=ev))
     hidden = html.render(res)
-    assert good in hidden and "REFERENCE" not in hidden and "REF_TEXT" not in hidden
+    assert "<msup><mi>&ExponentialE;</mi><mi>x</mi></msup>" in hidden
+    assert "REFERENCE" not in hidden and "REF_TEXT" not in hidden
     shown = html.render(res, show_solutions=True)
-    assert ref in shown and "REF_TEXT" in shown
+    assert "<mi>REFERENCE</mi>" in shown and "REF_TEXT" in shown
+
+
+def test_wrong_single_expressions_get_curves_from_their_trees():
+    x = sp.Symbol("x")
+    ev = {"answer_tree": encode_value(sp.exp(2 * x)), "expected_tree": encode_value(sp.exp(x)),
+          "plot_variables": [{"name": "x", "kind": "real", "lo": None, "hi": None}]}
+    assert html.render(exercise(item("d_exp", "failed", 0, evidence=ev))).count('<svg class="plot"') == 1
+    assert '<svg class="plot"' not in html.render(exercise(item("d_exp", "failed", 0, evidence={
+        **ev, "plot_variables": [{"name": "x", "kind": "complex"}]})))
 
 
 def test_fix_first_lists_the_items_losing_most_points():

@@ -1,4 +1,4 @@
-"""Plot geometry (grader/plots.py) and curve sampling (grader/illustrate.py)."""
+"""Plot geometry (grader/render/plots.py) and curve sampling (grader/render/illustrate.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from grader.illustrate import illustrate, sample_curves
-from grader.plot_eval import Unplottable, evaluate_many
-from grader.plots import MAX_CELLS_PER_SIDE, heatmap, line_plot, nice_ticks
+from grader.render.illustrate import illustrate, sample_curves
+from grader.render.plot_eval import Unplottable, evaluate_many
+from grader.render.plots import MAX_CELLS_PER_SIDE, heatmap, line_plot, nice_ticks
 from grader.spec import Variable
 
 x = sp.Symbol("x", real=True)
@@ -208,7 +208,7 @@ def test_differences_almost_everywhere_are_said_not_shaded():
     (Variable("x", hi=0.0), -30.0), (Variable("x", lo=-1.0, hi=1.0), 0.999),
 ], ids=["near-lower-bound", "near-upper-bound", "far-right", "far-left", "interval"])
 def test_window_stays_inside_the_domain_and_shows_the_counterexample(var, point):
-    from grader.illustrate import _window
+    from grader.render.illustrate import _window
 
     lo, hi = _window(var, point)
     assert (var.lo is None or lo > var.lo) and (var.hi is None or hi < var.hi)

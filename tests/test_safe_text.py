@@ -1,4 +1,4 @@
-"""CSV cells written from learner text cannot become spreadsheet formulas."""
+"""Learner text made safe: CSV cells never become formulas, control characters are shown as escapes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from grader.safe_text import neutralise_csv_cell
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-                                  "\t=1", "\r=1"], ids=["eq", "plus", "minus", "at", "tab", "cr"])
+                                  "\t=1"], ids=["eq", "plus", "minus", "at", "tab"])
 def test_formula_starts_are_prefixed(text):
     assert neutralise_csv_cell(text) == "'" + text
+
+
+def test_a_carriage_return_is_shown_as_an_escape_which_no_spreadsheet_runs():
+    assert neutralise_csv_cell("\r=1") == "\\x0d=1"
 
 
 @pytest.mark.parametrize("text", ["", "alice", "x = 1", "1.5", "sign_error", " =1"],
@@ -32,7 +36,7 @@ def test_terminal_text_loses_control_characters_and_escape_sequences():
     from grader.safe_text import printable
 
     hostile = "\x1b]0;owned\x07\x1b[2J hi\r\n"
-    assert printable(hostile) == "?]0;owned??[2J hi??"
+    assert printable(hostile) == "\\x1b]0;owned\\x07\\x1b[2J hi\\x0d?"
     assert printable("x" * 10, 5) == "xxxx…"
 
 

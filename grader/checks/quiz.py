@@ -29,12 +29,12 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib  # type: ignore[no-redef]
 
 from .. import diagnosis, equivalence
-from ..illustrate import illustrate
 from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
 from ..sandbox import Call
 from ..spec import QuizItem
 from .common import result
+from .symbolic import expression_evidence
 
 
 @dataclass(frozen=True)
@@ -151,11 +151,9 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return result(item, exercise, passed=False, diagnosis="function_not_allowed",
                       feedback=f"this question asks you to write it without {used[0]}", **common)
     verdict = equivalence.compare(reference, answer, item.variables)
-    shown = illustrate(item.variables, reference, answer, verdict.counterexample,
-                       plot=verdict.status == "not_equivalent")
-    common.update(answer_mathml=shown.answer_mathml, expected_mathml=shown.expected_mathml,
-                  evidence={**verdict.to_evidence(), "read_as": describe_reading(answer),
-                            **({"plot": shown.plot} if shown.plot else {})})
+    common.update(evidence={**verdict.to_evidence(), "read_as": describe_reading(answer),
+                            **expression_evidence(answer, reference, item.variables,
+                                                  plot=verdict.status == "not_equivalent")})
     if verdict.status == "equivalent":
         return result(item, exercise, passed=True, feedback="correct", **common)
     if verdict.status == "undecided":

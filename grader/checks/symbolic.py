@@ -7,20 +7,20 @@ the reference by the equivalence engine; known mistakes are recognised.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
 
 from .. import diagnosis, equivalence
-from ..encoding import Unsupported, decode_value, encode_symbol
+from ..encoding import Unsupported, decode_value, encode_symbol, encode_value
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
-from ..illustrate import illustrate
 from ..parsing import describe_reading
 from ..results import ItemResult
 from ..sandbox import Call, RunResult
-from ..spec import SymbolicItem
+from ..spec import SymbolicItem, Variable
 from .common import forbidden_feedback, outcome_problem, result
 
 
@@ -186,15 +186,27 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         if whole is not None:
             feedback, diag = whole
         evidence = {"components": [_evidence(o[3]) for o in outcomes]}
-    # report hook (grader/illustrate.py): MathML of both sides, curve samples for a wrong single expression
-    shown_math = illustrate(item.variables, reference, answer, evidence.get("counterexample"),
-                            plot=ref_parts is None and status != "passed")
-    if shown_math.plot:
-        evidence = {**evidence, "plot": shown_math.plot}
+    # both sides as plain trees: the report draws them (and the curves of a wrong single expression)
+    evidence = {**evidence, **expression_evidence(answer, reference, item.variables,
+                                                  plot=ref_parts is None and status != "passed")}
     return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
-                  evidence=evidence, answer_mathml=shown_math.answer_mathml,
-                  expected_mathml=shown_math.expected_mathml)
+                  evidence=evidence)
+
+
+def expression_evidence(answer: Any, reference: Any, variables: Sequence[Variable],
+                        plot: bool) -> dict[str, Any]:
+    """Plain data the report needs to show both sides: ``answer_tree`` and ``expected_tree`` in the
+    wire format of grader/encoding.py and, when ``plot``, the variables to draw the curves over."""
+    out: dict[str, Any] = {}
+    for key, value in (("answer_tree", answer), ("expected_tree", reference)):
+        try:
+            out[key] = encode_value(value)
+        except (ValueError, TypeError, RecursionError):  # off the wire format's list: shown as text
+            pass
+    if plot:
+        out["plot_variables"] = [dataclasses.asdict(v) for v in variables]
+    return out
 
 
 def _reading(answer: Any) -> str:

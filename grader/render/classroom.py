@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from ..results import ExerciseResult, ItemResult
 from .gradescope import test_name, test_output
+from .text import headline, truncate, visible, visible_data
 
 ClassroomStatus = Literal["pass", "fail", "error"]
 MAX_MESSAGE_CHARS = 2_000
@@ -50,7 +51,7 @@ def _line_no(item: ItemResult) -> int:
 
 
 def to_dict(result: ExerciseResult) -> dict[str, Any]:
-    """The version-1 result the Classroom reporter decodes."""
+    """The version-1 result the Classroom reporter decodes (controls in learner text made visible)."""
     if result.import_error:
         overall: ClassroomStatus = "error"
     elif all(i.status == "passed" for i in result.items):
@@ -58,7 +59,7 @@ def to_dict(result: ExerciseResult) -> dict[str, Any]:
     else:
         overall = "fail"
     share = result.seconds / len(result.items) if result.items else 0.0
-    return {
+    return visible_data({
         "version": 1,
         "status": overall,
         "max_score": result.max_score,
@@ -66,13 +67,13 @@ def to_dict(result: ExerciseResult) -> dict[str, Any]:
             "name": test_name(item),
             "status": _status(item),
             "score": item.points,
-            "message": _truncate(test_output(item), MAX_MESSAGE_CHARS),
+            "message": truncate(test_output(item), MAX_MESSAGE_CHARS),
             "test_code": "",
             "filename": result.submission if item.error else "",
             "line_no": _line_no(item),
             "duration": round(share * 1000),
         } for item in result.items],
-    }
+    })
 
 
 def encoded(result: ExerciseResult) -> str:
@@ -91,14 +92,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
 def md_text(text: str, limit: int = MAX_CELL_CHARS) -> str:
-    """Learner or feedback text made inert for a markdown table cell: one line, HTML and markdown escaped."""
-    one = " ".join(_truncate(text, limit).split())
+    """Learner or feedback text made inert for a markdown table cell: one line, controls visible,
+    HTML and markdown escaped."""
+    one = " ".join(truncate(visible(text), limit).split())
     one = one.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", one)
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _MARK = {"passed": "✅ pass", "failed": "❌ fail", "error": "💥 error", "undecided": "❔ check"}
@@ -106,8 +104,7 @@ _MARK = {"passed": "✅ pass", "failed": "❌ fail", "error": "💥 error", "und
 
 def summary_markdown(result: ExerciseResult) -> str:
     """The job summary: total, score table, then feedback on the items that lost the most points."""
-    lines = [f"## {md_text(result.title)}: {result.score:g} / {result.max_score:g} points "
-             f"({result.percent:.0f}%)", ""]
+    lines = [f"## {md_text(headline(result), 10 * MAX_CELL_CHARS)}", ""]
     if result.import_error:
         lines += [f"**Your file could not be run:** {md_text(result.import_error.one_line())}", ""]
     lines += ["| Item | Result | Points | Feedback |", "| --- | --- | ---: | --- |"]
@@ -148,9 +145,9 @@ def write_github(result: ExerciseResult, environ: Mapping[str, str], classroom: 
 
 def problem_dict(message: str, max_score: float) -> dict[str, Any]:
     """The version-1 result for a submission that could not be graded at all (missing file, not UTF-8)."""
-    test = {"name": "submission", "status": "error", "score": 0, "message": _truncate(message, MAX_MESSAGE_CHARS),
+    test = {"name": "submission", "status": "error", "score": 0, "message": truncate(message, MAX_MESSAGE_CHARS),
             "test_code": "", "filename": "", "line_no": 0, "duration": 0}
-    return {"version": 1, "status": "error", "max_score": max_score, "tests": [test]}
+    return visible_data({"version": 1, "status": "error", "max_score": max_score, "tests": [test]})
 
 
 def write_github_problem(message: str, max_score: float, environ: Mapping[str, str], classroom: bool) -> None:

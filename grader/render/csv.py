@@ -4,7 +4,8 @@ Columns of the CSV: ``learner``, then ``<exercise>.<item>`` for every item of
 every exercise handed in by anyone (catalogue order), then ``<exercise>``
 (that exercise's total), ``total`` and ``max_total``. A learner who did not
 hand in an exercise has empty cells for it and scores 0 in the totals. Text
-cells that a spreadsheet would take for a formula are quoted.
+cells that a spreadsheet would take for a formula are quoted; control characters
+in learner text are shown as visible escapes, in the CSV and the JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from ..catalogue import Exercise
 from ..gradebook import StoredSubmission
-from ..safe_text import neutralise_csv_cell
+from .text import neutralise_csv_cell, visible_data
 
 
 def _by_learner(stored: Sequence[StoredSubmission]) -> dict[str, dict[str, StoredSubmission]]:
@@ -60,11 +61,12 @@ def render_csv(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise]
 
 
 def to_document(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise]) -> dict[str, Any]:
-    """grades.json as a dict: the exercises' items and, per learner, every submission's grades."""
+    """grades.json as a dict: the exercises' items and, per learner, every submission's grades
+    (controls in learner text made visible)."""
     used = handed_in(stored, exercises)
     learners = []
     for learner, subs in _by_learner(stored).items():
-        entries = {}
+        entries: dict[str, dict[str, Any]] = {}
         for name, sub in subs.items():
             entries[name] = {
                 "file": sub.path, "sha256": sub.sha256, "grader_version": sub.grader_version,
@@ -73,13 +75,13 @@ def to_document(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise
                 "items": {it.item: {"points": it.points, "max_points": it.max_points, "verdict": it.status,
                                     "diagnosis": it.diagnosis, "feedback": it.feedback} for it in sub.result.items},
             }
-        learners.append({"learner": learner, "total": round(sum(e["score"] for e in entries.values()), 6),
+        learners.append({"learner": learner, "total": round(sum(s.result.score for s in subs.values()), 6),
                          "max_total": sum(ex.max_points for ex in used), "exercises": entries})
-    return {
+    return visible_data({
         "exercises": [{"name": ex.name, "title": ex.title, "max_points": ex.max_points,
                        "items": [{"name": it.name, "max_points": it.points} for it in ex.items]} for ex in used],
         "learners": learners,
-    }
+    })
 
 
 def render_json(stored: Sequence[StoredSubmission], exercises: Sequence[Exercise]) -> str:

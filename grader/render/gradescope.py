@@ -17,14 +17,16 @@ score on the items shown, so nothing gives the hidden result away.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from ..results import ExerciseResult, ItemResult
+from .text import HIDDEN_ITEM_VISIBILITY, Visibility, could_not_run, headline_before_publishing, truncate, visible_data
 
-Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+__all__ = ["HIDDEN_ITEM_VISIBILITY", "OUTPUT_FORMATS", "Visibility", "problem", "render", "summary", "tags",
+           "test_name", "test_output", "to_dict"]
+
 #: Gradescope's output string formats; ours are plain text shown in a <pre>
 OUTPUT_FORMATS = ("text", "html", "simple_format", "md", "ansi")
-HIDDEN_ITEM_VISIBILITY: Visibility = "after_published"
 MAX_OUTPUT_CHARS = 20_000  # per test: feedback stays readable and results.json small
 
 
@@ -41,8 +43,7 @@ def test_output(item: ItemResult) -> str:
     if item.error and item.error.frames:
         lines.append("Where: " + "; ".join(f"line {f.lineno} in {f.function}: {f.text.strip()}"
                                            for f in item.error.frames[-3:]))
-    text = "\n".join(line for line in lines if line)
-    return text if len(text) <= MAX_OUTPUT_CHARS else text[: MAX_OUTPUT_CHARS - 1] + "…"
+    return truncate("\n".join(line for line in lines if line), MAX_OUTPUT_CHARS)
 
 
 def tags(item: ItemResult) -> list[str]:
@@ -76,23 +77,12 @@ def summary(result: ExerciseResult) -> str:
     """The submission-wide text learners always see: the score of what they may see, and why the
     file could not run if it could not. With hidden items the total is left out, since it would
     give away how the hidden items went (Gradescope itself hides the total until publishing)."""
-    hidden = [i for i in result.items if i.hidden]
-    if hidden:
-        shown = [i for i in result.items if not i.hidden]
-        n, worth = len(hidden), sum(i.max_points for i in hidden)
-        out = (f"{result.title}: {sum(i.points for i in shown):g} / {sum(i.max_points for i in shown):g} "
-               f"points on the items shown now; {n} more item{'s' if n != 1 else ''} ({worth:g} "
-               f"point{'s' if worth != 1 else ''}) {'are' if n != 1 else 'is'} shown once grades are published.")
-    else:
-        out = f"{result.title}: {result.score:g} / {result.max_score:g} points"
-    if result.import_error:
-        out += f"\nYour file could not be run: {result.import_error.one_line()}"
-    return out
+    return "\n".join(line for line in (headline_before_publishing(result), could_not_run(result)) if line)
 
 
 def to_dict(result: ExerciseResult) -> dict[str, Any]:
-    """The results.json document for one graded submission."""
-    return {
+    """The results.json document for one graded submission (learner text with controls made visible)."""
+    return visible_data({
         "score": result.score,
         "execution_time": round(result.seconds, 3),
         "output": summary(result),
@@ -102,13 +92,13 @@ def to_dict(result: ExerciseResult) -> dict[str, Any]:
         "tests": [_test(it, n) for n, it in enumerate(result.items, start=1)],
         "extra_data": {"exercise": result.exercise, "max_score": result.max_score,
                        "sandbox": result.sandbox_mode, "submission": result.submission},
-    }
+    })
 
 
 def problem(message: str, max_score: float = 0.0) -> dict[str, Any]:
     """A results.json for a submission that could not be graded at all (no file, wrong name):
     score 0 and the reason, so the learner sees what to fix instead of a bare failure."""
-    return {
+    return visible_data({
         "score": 0.0,
         "output": message,
         "output_format": "text",
@@ -116,7 +106,7 @@ def problem(message: str, max_score: float = 0.0) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": [],
         "extra_data": {"max_score": max_score, "problem": message},
-    }
+    })
 
 
 def render(result: ExerciseResult) -> str:

@@ -4,7 +4,8 @@ Templates live in ``grader/templates`` and are rendered with autoescaping on
 and StrictUndefined, so learner text can never inject markup and a template
 typo fails loudly. The page loads nothing (its CSP forbids it): styles are
 inline, pictures are inline SVG drawn from the plain data in each
-ItemResult's evidence (``plot``, ``error_maps``), formulas are MathML.
+ItemResult's evidence (``plot``, ``error_maps``), formulas are MathML built
+here from the expression trees in the evidence (grader/render/illustrate.py).
 
 The context of ``report.html`` is :class:`ReportContext`; each item is an
 :class:`ItemView` (what the templates show, computed here, not in Jinja).
@@ -22,9 +23,11 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
 from ..results import ErrorInfo, ExerciseResult, ItemResult
+from .illustrate import from_evidence
 from .mathml import is_safe
+from .plots import ERROR_BINS, Heatmap, LinePlot, heatmap, line_plot
+from .text import finalize, score, truncate
 
 #: how many items "fix these first" lists
 FIX_FIRST = 3
@@ -60,6 +63,7 @@ class ReportContext:
     stdout: str
     stderr: str
     version: str
+    score: str
 
 
 @lru_cache(maxsize=1)
@@ -69,6 +73,7 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("grader", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # every value shown: control characters as visible escapes, then autoescaped
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -136,7 +141,8 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
     # finite-difference maps are judged at their own, looser threshold
     tol = ev.get("fd_rtol" if key == "fd_error_maps" else "rtol", 1e-6)
     tol = float(tol) if isinstance(tol, (int, float)) and math.isfinite(tol) and tol > 0 else 1e-6
-    keys = ev.get("keys") if isinstance(ev.get("keys"), Mapping) else {}
+    raw_keys = ev.get("keys")
+    keys: Mapping[str, Any] = raw_keys if isinstance(raw_keys, Mapping) else {}
     out = (heatmap(str(name), data, tol, accepted=key == "error_maps" and keys.get(name) == "ok")
            for name, data in maps.items())
     return tuple(h for h in out if h is not None)
@@ -145,13 +151,16 @@ def _heatmaps(ev: Mapping[str, Any], key: str = "error_maps") -> tuple[Heatmap, 
 def item_view(item: ItemResult) -> ItemView:
     """What the report shows for one item, derived from its plain result."""
     ev = item.evidence if isinstance(item.evidence, Mapping) else {}
+    shown = from_evidence(ev)
+    # curves sampled from the trees, or already sampled in the evidence
+    samples = ev["plot"] if isinstance(ev.get("plot"), Mapping) else shown.plot
     plot = None
-    if isinstance(ev.get("plot"), Mapping) and item.status != "passed":
+    if samples is not None and item.status != "passed":
         a, r = ev.get("answer_value"), ev.get("reference_value")
-        plot = line_plot(ev["plot"], ev.get("counterexample") if isinstance(ev.get("counterexample"), Mapping)
+        plot = line_plot(samples, ev.get("counterexample") if isinstance(ev.get("counterexample"), Mapping)
                          else None, a if isinstance(a, (int, float)) else None,
                          r if isinstance(r, (int, float)) else None)
-    return ItemView(item, f"item-{item.item}", _math(item.answer_mathml), _math(item.expected_mathml),
+    return ItemView(item, f"item-{item.item}", _math(shown.answer_mathml), _math(shown.expected_mathml),
                     _counterexamples(ev), plot, _heatmaps(ev), _heatmaps(ev, "fd_error_maps"), item.error,
                     detail_blocks(tuple(item.details)))
 
@@ -163,11 +172,14 @@ def context(result: ExerciseResult, show_solutions: bool = False) -> ReportConte
     worst = [] if result.import_error else \
         sorted((v for v in views if v.result.lost > 0), key=lambda v: -v.result.lost)[:FIX_FIRST]
     return ReportContext(result, views, tuple(worst), show_solutions, ERROR_BINS,
-                         _clip(result.stdout), _clip(result.stderr), __version__)
+                         _clip(result.stdout), _clip(result.stderr), __version__,
+                         score(result.score, result.max_score))
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_OUTPUT else text[:MAX_OUTPUT] + f"\n… ({len(text) - MAX_OUTPUT} more characters)"
+    """Learner output cut at MAX_OUTPUT characters, saying how much was left out."""
+    cut = truncate(text, MAX_OUTPUT)
+    return cut if cut == text else cut + f" ({len(text) - len(cut) + 1} more characters)"
 
 
 def render(result: ExerciseResult, show_solutions: bool = False) -> str:

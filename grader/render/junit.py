@@ -15,7 +15,8 @@ One ``<testsuites>`` holding one ``<testsuite>`` per graded submission, one
 * ``file`` (and ``line`` where the learner's code raised) let GitHub
   reporters annotate the learner's file; readers that do not know them ignore them.
 
-Learner text is stripped of characters XML 1.0 cannot carry, so the file always parses.
+Learner text shows control characters as visible escapes (grader/render/text.py) and loses
+what XML 1.0 still cannot carry (lone surrogates), so the file always parses.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from datetime import datetime, timezone
 
 from ..results import ExerciseResult, ItemResult
 from .gradescope import test_output
+from .text import could_not_run, headline, visible
 
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def clean(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids (NUL, most C0 controls, lone surrogates)."""
-    return _NOT_XML.sub("\ufffd", text)
+    """``text`` with controls as visible escapes and anything else XML 1.0 forbids (lone surrogates) replaced."""
+    return _NOT_XML.sub("\ufffd", visible(text))
 
 
 def _kind_of_failure(item: ItemResult) -> str | None:
@@ -75,9 +77,7 @@ def _suite(result: ExerciseResult, timestamp: str) -> ET.Element:
     share = result.seconds / len(result.items) if result.items else 0.0
     for item in result.items:
         suite.append(_testcase(item, share, result.submission))
-    text = f"{result.title}: {result.score:g} / {result.max_score:g} points ({result.percent:.0f}%)"
-    if result.import_error:
-        text += f"\nYour file could not be run: {result.import_error.one_line()}"
+    text = "\n".join(line for line in (headline(result), could_not_run(result)) if line)
     ET.SubElement(suite, "system-out").text = clean(text)
     return suite
 

@@ -16,30 +16,25 @@ from typing import Any
 
 from ..results import ExerciseResult
 from .gradescope import test_output
+from .text import could_not_run, headline, truncate, visible_data
 
 NOT_GRADABLE = ("SyntaxError", "IndentationError", "TabError")
 MAX_OUTPUT_CHARS = 10_000  # the learner's own prints; PrairieLearn caps results.json at 1 MB
 
 
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def to_dict(result: ExerciseResult) -> dict[str, Any]:
-    """The results.json document PrairieLearn's external grader expects."""
+    """The results.json document PrairieLearn's external grader expects (controls in learner text made visible)."""
     err = result.import_error
     if err is not None and err.type in NOT_GRADABLE:
-        return {"gradable": False, "format_errors": [f"Your file could not be read: {err.one_line()}"],
-                "message": f"Your file could not be read: {err.one_line()}"}
+        return visible_data({"gradable": False, "format_errors": [f"Your file could not be read: {err.one_line()}"],
+                             "message": f"Your file could not be read: {err.one_line()}"})
     fraction = result.score / result.max_score if result.max_score else 1.0
-    message = f"{result.title}: {result.score:g} / {result.max_score:g} points"
-    if err is not None:
-        message += f"\nYour file could not be run: {err.one_line()}"
-    return {
+    message = "\n".join(line for line in (headline(result, percent=False), could_not_run(result)) if line)
+    return visible_data({
         "gradable": True,
         "score": min(1.0, max(0.0, round(fraction, 6))),
         "message": message,
-        "output": _truncate(result.stdout, MAX_OUTPUT_CHARS),
+        "output": truncate(result.stdout, MAX_OUTPUT_CHARS),
         "tests": [{
             "name": item.item,
             "description": item.title,
@@ -48,7 +43,7 @@ def to_dict(result: ExerciseResult) -> dict[str, Any]:
             "message": item.feedback,
             "output": test_output(item),
         } for item in result.items],
-    }
+    })
 
 
 def render(result: ExerciseResult) -> str:

@@ -7,7 +7,7 @@ import shutil
 import click
 
 from ..results import ExerciseResult
-from ..safe_text import printable
+from .text import printable, score
 
 _SANDBOX = {"bwrap": "bwrap (no network, read-only view without the solutions)",
             "rlimits": "rlimits only (no filesystem or network isolation)"}
@@ -34,7 +34,7 @@ def render(result: ExerciseResult, color: bool | None = None) -> str:
         fb = printable(it.feedback, room)
         lines.append(head + fb)
     lines.append("")
-    total = f"Total: {result.score:g} / {result.max_score:g} ({result.percent:.0f}%)"
+    total = f"Total: {score(result.score, result.max_score)} ({result.percent:.0f}%)"
     lines.append(click.style(total, bold=True))
     if result.sandbox_mode:
         lines.append(click.style(f"Sandbox: {_SANDBOX.get(result.sandbox_mode, result.sandbox_mode)}", dim=True))

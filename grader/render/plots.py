@@ -1,6 +1,6 @@
 """Geometry for the report's SVG pictures, in pixels (pure: numbers in, frozen values out).
 
-``line_plot`` turns sampled curves (see grader/illustrate.py) into paths,
+``line_plot`` turns sampled curves (see grader/render/illustrate.py) into paths,
 ticks and the bands where the learner's curve leaves the reference;
 ``heatmap`` turns a per-entry relative-error map into coloured cells.
 The templates (``_macros.html``) draw them; no markup is built here.
@@ -113,7 +113,7 @@ def _y_range(values: Sequence[float]) -> tuple[float, float]:
     """A y window showing the bulk of the values; far outliers (poles) run off the edge."""
     vals = sorted(values)
     n = len(vals)
-    q_lo, q_hi = vals[int(0.03 * (n - 1))], vals[int(round(0.97 * (n - 1)))]
+    q_lo, q_hi = vals[int(0.03 * (n - 1))], vals[round(0.97 * (n - 1))]
     spread = max(q_hi - q_lo, 1e-12)
     lo = max(vals[0], q_lo - 0.5 * spread)
     hi = min(vals[-1], q_hi + 0.5 * spread)
@@ -292,7 +292,8 @@ def heatmap(name: str, data: Any, tolerance: float = 1e-6, accepted: bool = Fals
     every = 1 if side <= 12 else 5
     rows_l = () if pooled or n_rows == 1 else tuple(
         Tick(margin + i * cell + cell / 2, str(i)) for i in range(n_rows) if i % every == 0)
-    cols_l = () if pooled else tuple(Tick(margin + j * cell + cell / 2, str(j)) for j in range(n_cols) if j % every == 0)
+    cols_l = () if pooled else tuple(
+        Tick(margin + j * cell + cell / 2, str(j)) for j in range(n_cols) if j % every == 0)
     shape = f"{n_rows} × {n_cols}" if n_rows > 1 else f"{n_cols} entries"
     tol = _tolerance_text(tolerance)
     if accepted:

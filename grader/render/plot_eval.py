@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .evaluate import tree_size
-from .known_functions import FUNCTION_TABLE, KnownFunction
+from ..evaluate import tree_size
+from ..known_functions import FUNCTION_TABLE, KnownFunction
 
 
 class Unplottable(ValueError):

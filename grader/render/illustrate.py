@@ -1,15 +1,16 @@
-"""What the report shows of a symbolic item besides the verdict, computed from decoded expressions.
+"""What the report shows of a symbolic item besides the verdict, computed from the item's plain evidence.
 
-The renderer only ever sees plain data, so the symbolic checker calls
-:func:`illustrate` while it still holds the decoded answer and stores the
-result in the ItemResult: MathML of both sides, and for a function of one
-variable (others held fixed) samples of both curves as plain lists under
-``evidence["plot"]``::
+The checkers store both sides as trees in the wire format of grader/encoding.py
+(``evidence["answer_tree"]``, ``evidence["expected_tree"]``) and, for a wrong
+single expression, the variables to draw it over (``evidence["plot_variables"]``).
+:func:`from_evidence` decodes them strictly and returns MathML of both sides
+and, for a function of one variable (others held fixed), samples of both
+curves as plain lists::
 
     {"variable": "x", "fixed": {"a": 1.5}, "x": [...], "answer": [...], "reference": [...]}
 
 where an entry is None where that side is undefined (or not real). Samples
-come from grader/plot_eval.py, a whitelisted tree walker over NumPy arrays:
+come from grader/render/plot_eval.py, a whitelisted tree walker over NumPy arrays:
 learner expressions are never turned into code (no ``lambdify``/``eval``).
 """
 
@@ -22,11 +23,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .evaluate import TooLarge, tree_size
-from .known_functions import expand_known_functions
+from ..encoding import decode_value
+from ..errors import DecodeError
+from ..evaluate import TooLarge, tree_size
+from ..known_functions import expand_known_functions
+from ..spec import Variable
+from .mathml import to_mathml
 from .plot_eval import Unplottable, evaluate_many
-from .render.mathml import to_mathml
-from .spec import Variable
 
 #: samples per curve; enough for a smooth 640-pixel-wide plot
 SAMPLES = 161
@@ -129,3 +132,38 @@ def illustrate(variables: Sequence[Variable], reference: Any, answer: Any,
     except Exception:
         curves = None
     return Illustration(to_mathml(answer), to_mathml(reference), curves)
+
+
+def _variables(records: Any) -> tuple[Variable, ...]:
+    """The plot's variables from their plain records; () when absent or malformed."""
+    if not isinstance(records, list):
+        return ()
+    out = []
+    for rec in records:
+        if not isinstance(rec, Mapping) or not isinstance(rec.get("name"), str) \
+                or rec.get("kind", "real") not in ("real", "integer") \
+                or not all(b is None or isinstance(b, (int, float)) for b in (rec.get("lo"), rec.get("hi"))):
+            return ()
+        out.append(Variable(rec["name"], rec.get("kind", "real"), rec.get("lo"), rec.get("hi")))
+    return tuple(out)
+
+
+def _decoded(tree: Any, symbols: Mapping[str, sp.Symbol]) -> Any:
+    """The value an encoded tree stands for; None when there is none or it does not decode."""
+    if tree is None:
+        return None
+    try:
+        return decode_value(tree, symbols)
+    except (DecodeError, RecursionError):
+        return None
+
+
+def from_evidence(evidence: Mapping[str, Any]) -> Illustration:
+    """MathML of both sides and the curve samples, from an item's plain evidence (see the module doc)."""
+    variables = _variables(evidence.get("plot_variables"))
+    symbols = {v.name: sp.Symbol(v.name, **v.assumptions()) for v in variables}
+    point = evidence.get("counterexample")
+    point = {k: float(v) for k, v in point.items() if isinstance(v, (int, float))} \
+        if isinstance(point, Mapping) else None
+    return illustrate(variables, _decoded(evidence.get("expected_tree"), symbols),
+                      _decoded(evidence.get("answer_tree"), symbols), point, plot=bool(variables))
