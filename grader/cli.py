@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -58,10 +59,13 @@ def _silence(stream: TextIO) -> None:
         pass
 
 
-def exit_status(run: Any) -> int:
+def exit_status(command: Callable[[], object]) -> int:
     """Run a command; its status, or the status of what it raised, with one line on stderr."""
     try:
-        status = run()
+        status = command()
+        if not isinstance(status, int):
+            raise TypeError(f"the command returned {status!r}, not an exit status")
+        return status
     except OutputClosed as exc:
         _silence(exc.stream)
         return exc.exit_code
@@ -73,16 +77,14 @@ def exit_status(run: Any) -> int:
     except Exception as exc:  # an internal bug: say so briefly, exit 3
         click.echo(f"grader: error: internal error: {type(exc).__name__}: {exc}", err=True)
         return EXIT_INTERNAL
-    if not isinstance(status, int):
-        raise TypeError(f"a grader command returned {status!r}, not an exit status")
-    return status
 
 
 class Grader(click.Group):
     """The command group whose commands return their exit status; the process exits with it here."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        ctx.exit(exit_status(lambda: super(Grader, self).invoke(ctx)))
+    def invoke(self, ctx: click.Context) -> NoReturn:
+        run_command = super().invoke
+        ctx.exit(exit_status(lambda: run_command(ctx)))
 
 
 catalog_option = click.option(
