@@ -1,10 +1,16 @@
 """The ``grader`` command: options in, one library call, a renderer, an exit status.
 
-Exit statuses (decided here and nowhere else, in ``guarded``):
+Each command gathers its options into one frozen record, makes one call into
+the library (``grader.commands``, ``grader.equiv_tool``), renders what comes
+back and returns its exit status. Exit statuses (decided here and nowhere
+else, in ``Grader.invoke``; an error of ``grader.errors`` owns its status):
   0  grading completed (and the score is at or above ``--fail-under``, if given)
   1  the score, as a percentage of the maximum, is below ``--fail-under``
   2  usage error: unknown exercise, unreadable file, bad option
   3  internal error of the grader
+  4  ``grader equiv`` could not decide whether A and B are equivalent
+  130  ``grader batch`` was interrupted (Ctrl-C); the same command resumes
+  141  the reader closed the output (``grader list | head -1``): stopped quietly
 """
 
 from __future__ import annotations
@@ -13,54 +19,72 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 import click
 
 from . import __version__
-from .errors import GraderError, UsageError
+from .errors import (
+    EXIT_BELOW,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT_CLOSED,
+    EXIT_UNDECIDED,
+    EXIT_USAGE,
+    GraderError,
+    OutputClosed,
+)
 
-EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class BelowFailUnder(Exception):
-    """The graded score is below ``--fail-under``: not an error, exit status 1."""
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(f"grader: error: {message}", err=True)
-    sys.exit(code)
-
-
-def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the grader's own errors into one line on stderr and the right exit status."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BelowFailUnder as exc:
-            click.echo(f"grader: {exc}", err=True)
-            sys.exit(EXIT_BELOW)
-        except UsageError as exc:
-            _fail(str(exc), EXIT_USAGE)
-        except GraderError as exc:
-            _fail(str(exc), EXIT_INTERNAL)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # an internal bug: say so briefly, exit 3
-            _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
+__all__ = ["EXIT_BELOW", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_OUTPUT_CLOSED", "EXIT_UNDECIDED",
+           "EXIT_USAGE", "main"]
 
 
-def _write(path: Path, text: str) -> None:
+def echo(text: str, err: bool = False) -> None:
+    """Print one line; a reader that stopped reading (``| head``) becomes OutputClosed."""
+    stream = sys.stderr if err else sys.stdout
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        click.echo(text, file=stream)
+    except BrokenPipeError:
+        raise OutputClosed(stream) from None
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed stream at /dev/null, so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (the test runner's buffer): nothing will flush it
+        pass
+
+
+def exit_status(command: Callable[[], object]) -> int:
+    """Run a command; its status, or the status of what it raised, with one line on stderr."""
+    try:
+        status = command()
+        if not isinstance(status, int):
+            raise TypeError(f"the command returned {status!r}, not an exit status")
+        return status
+    except OutputClosed as exc:
+        _silence(exc.stream)
+        return exc.exit_code
+    except GraderError as exc:
+        click.echo(f"grader: error: {exc}", err=True)
+        return exc.exit_code
+    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # an internal bug: say so briefly, exit 3
+        click.echo(f"grader: error: internal error: {type(exc).__name__}: {exc}", err=True)
+        return EXIT_INTERNAL
+
+
+class Grader(click.Group):
+    """The command group whose commands return their exit status; the process exits with it here."""
+
+    def invoke(self, ctx: click.Context) -> NoReturn:
+        run_command = super().invoke
+        ctx.exit(exit_status(lambda: run_command(ctx)))
 
 
 catalog_option = click.option(
@@ -69,7 +93,7 @@ catalog_option = click.option(
          "checkout, or the copy installed with grader).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Grader, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grader")
 def main() -> None:
     """Auto-grader for the calculus behind deep learning."""
@@ -77,19 +101,19 @@ def main() -> None:
 
 @main.command("list")
 @catalog_option
-@guarded
-def list_command(catalog: Path | None) -> None:
+def list_command(catalog: Path | None) -> int:
     """Print the catalogue: exercises, their items, kinds and points."""
     from .catalogue import find_catalogue, load_catalogue
 
     root = find_catalogue(catalog)
     for ex in load_catalogue(root):
-        click.echo(click.style(f"{ex.name}", bold=True) + f"  {ex.title}  ({ex.max_points:g} points, "
-                   f"hand in {ex.name}{ex.submission_suffix})")
+        echo(click.style(f"{ex.name}", bold=True) + f"  {ex.title}  ({ex.max_points:g} points, "
+             f"hand in {ex.name}{ex.submission_suffix})")
         for it in ex.items:
             hidden = "  [hidden]" if it.hidden else ""
-            click.echo(f"  {it.name:<22} {it.kind:<10} {it.points:>4g}  {it.title}{hidden}")
-    click.echo(f"\ncatalogue: {root}")
+            echo(f"  {it.name:<22} {it.kind:<10} {it.points:>4g}  {it.title}{hidden}")
+    echo(f"\ncatalogue: {root}")
+    return EXIT_OK
 
 
 @main.command("grade")
@@ -115,55 +139,27 @@ def list_command(catalog: Path | None) -> None:
               help="Isolation for learner code: bwrap (bubblewrap: no network, read-only view without the "
                    "solutions), rlimits (resource limits only), auto (bwrap when it works here).")
 @catalog_option
-@guarded
-def grade_command(file: Path, exercise: str | None, json_path: Path | None, json_format: str,
-                  junit_path: Path | None, fail_under: float | None, classroom: bool, html_path: Path | None,
-                  show_solutions: bool, quiet: bool, timeout: float, sandbox: str, catalog: Path | None) -> None:
+def grade_command(**params: Any) -> int:
     """Grade one submission FILE and print a score table.
 
     Exit status 0 when graded, 1 below --fail-under, 2 on a usage error, 3 on an internal error.
     """
-    from .catalogue import exercise_for_file, find_catalogue, get_exercise
-    from .grading import grade_file
-    from .render import classroom as classroom_render
-    from .render import gradescope, html, junit, prairielearn, terminal
-    from .sandbox import Limits
+    from .commands import GradeOptions, grade
+    from .render import terminal
 
-    if classroom and not os.environ.get("GITHUB_OUTPUT"):
-        raise UsageError(classroom_render.NO_OUTPUT)
-    ex = None
-    try:
-        root = find_catalogue(catalog)
-        ex = get_exercise(exercise, root) if exercise else None
-        if not file.exists():
-            raise UsageError(f"no such file: {file}")
-        ex = ex or exercise_for_file(file, root)
-        result = grade_file(file, ex, Limits(wall_seconds=timeout, sandbox=sandbox))  # reads and checks the file
-    except UsageError as exc:  # in GitHub Actions, the learner reads why in the run's summary and in Classroom
-        classroom_render.write_github_problem(str(exc), ex.max_points if ex else 0.0, os.environ, classroom)
-        raise
-    if quiet:
-        click.echo(f"{result.score:g}/{result.max_score:g}")
+    options = GradeOptions(**params)
+    graded = grade(options, os.environ)
+    result = graded.result
+    if options.quiet:
+        echo(f"{result.score:g}/{result.max_score:g}")
     else:
-        click.echo(terminal.render(result, color=sys.stdout.isatty()))
-    if json_path:
-        _write(json_path, (prairielearn if json_format == "prairielearn" else gradescope).render(result))
-        if not quiet:
-            click.echo(f"JSON result: {json_path}")
-    if junit_path:
-        _write(junit_path, junit.render(result))
-        if not quiet:
-            click.echo(f"JUnit XML: {junit_path}")
-    try:
-        classroom_render.write_github(result, os.environ, classroom)
-    except OSError as exc:
-        raise UsageError(f"cannot write GitHub Actions output {exc.filename}: {exc.strerror or exc}") from None
-    if html_path:
-        _write(html_path, html.render(result, show_solutions=show_solutions))
-        if not quiet:
-            click.echo(f"HTML report: {html_path}")
-    if fail_under is not None and result.percent < fail_under:
-        raise BelowFailUnder(f"score {result.percent:.1f}% is below --fail-under {fail_under:g}%")
+        echo(terminal.render(result, color=sys.stdout.isatty()))
+        for name, path in graded.reports:
+            echo(f"{name}: {path}")
+    if graded.below:
+        echo(f"grader: score {result.percent:.1f}% is below --fail-under {options.fail_under:g}%", err=True)
+        return EXIT_BELOW
+    return EXIT_OK
 
 
 @main.command("batch")
@@ -176,23 +172,17 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
-@guarded
-def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool, timeout: float,
-                  catalog: Path | None) -> None:
+def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
-    from .batch import BatchOptions, default_jobs, run_batch, summary_lines
+    from .batch import summary_lines
+    from .commands import BatchCommand, batch
     from .render.progress import Progress
-    from .sandbox import Limits
 
-    options = BatchOptions(out, jobs or default_jobs(), regrade, Limits(wall_seconds=timeout))
-    progress = Progress()
-    try:
-        outcome = run_batch(submissions, catalog, options, progress, log=lambda m: click.echo(m, err=True))
-    finally:
-        progress.close()
-    click.echo("\n".join(summary_lines(outcome)))
-    if outcome.run.interrupted:
-        sys.exit(130)  # interrupted: what was recorded is kept; the same command resumes
+    with Progress(sys.stderr) as progress:
+        outcome = batch(BatchCommand(**params), progress, log=lambda m: echo(m, err=True))
+    echo("\n".join(summary_lines(outcome)))
+    # interrupted: what was recorded is kept; the same command resumes
+    return EXIT_INTERRUPTED if outcome.run.interrupted else EXIT_OK
 
 
 @main.command("gradescope-bundle")
@@ -202,15 +192,14 @@ def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool,
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
-@guarded
-def gradescope_bundle_command(exercise: str, out: Path, timeout: float, catalog: Path | None) -> None:
+def gradescope_bundle_command(**params: Any) -> int:
     """Build the Gradescope autograder zip (setup.sh, run_autograder) for one exercise."""
-    from .bundle import build
-    from .catalogue import find_catalogue, get_exercise
+    from .commands import BundleCommand, gradescope_bundle
 
-    bundle = build(get_exercise(exercise, find_catalogue(catalog)), out, timeout)
-    click.echo(f"{bundle.path}: Gradescope autograder for {bundle.exercise} "
-               f"({len(bundle.members)} files, {bundle.wheel}); upload it as the assignment's autograder")
+    bundle = gradescope_bundle(BundleCommand(**params))
+    echo(f"{bundle.path}: Gradescope autograder for {bundle.exercise} "
+         f"({len(bundle.members)} files, {bundle.wheel}); upload it as the assignment's autograder")
+    return EXIT_OK
 
 
 @main.command("gradescope-run", hidden=True)
@@ -219,17 +208,15 @@ def gradescope_bundle_command(exercise: str, out: Path, timeout: float, catalog:
 @click.option("--exercise", "-e", required=True)
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True)
 @catalog_option
-@guarded
-def gradescope_run_command(root: Path, exercise: str, timeout: float, catalog: Path | None) -> None:
+def gradescope_run_command(**params: Any) -> int:
     """Inside Gradescope's container: grade ROOT/submission into ROOT/results/results.json."""
-    from .bundle import autograde
-    from .catalogue import find_catalogue, get_exercise
+    from .commands import AutogradeCommand, gradescope_run
     from .render import terminal
-    from .sandbox import Limits
 
-    done = autograde(root, get_exercise(exercise, find_catalogue(catalog)), Limits(wall_seconds=timeout))
-    click.echo(terminal.render(done.result, color=False) if done.result else f"not graded: {done.problem}")
-    click.echo(f"results: {done.results_path}")
+    done = gradescope_run(AutogradeCommand(**params))
+    echo(terminal.render(done.result, color=False) if done.result else f"not graded: {done.problem}")
+    echo(f"results: {done.results_path}")
+    return EXIT_OK
 
 
 @main.command("equiv", context_settings={"ignore_unknown_options": True})
@@ -241,35 +228,27 @@ def gradescope_run_command(root: Path, exercise: str, timeout: float, catalog: P
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
 @click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one JSON object per line (a, b, vars, id, ...) and write one verdict per line.")
-@guarded
-def equiv_command(a: str | None, b: str | None, variables: tuple[str, ...], as_json: bool,
-                  jsonl: Any) -> None:
+def equiv_command(**params: Any) -> int:
     """Check whether expressions A and B are equal as real functions.
 
-    Exit 0 equivalent, 1 not equivalent, 3 undecided, 2 bad input. With --jsonl,
-    exit 0 when every line was read and 2 when some line was malformed.
+    Exit 0 equivalent, 1 not equivalent, 4 undecided, 2 bad input (3 is an
+    internal error of the grader). With --jsonl, exit 0 when every line was
+    read and 2 when some line was malformed.
     """
     import json
 
-    from .equiv_tool import EXIT_FOR, check_pair, render_text, run_jsonl
-    from .parsing import ParseError
+    from .equiv_tool import EXIT_FOR, EquivOptions, check_options, render_text, run_jsonl
 
-    if jsonl is not None:
-        if a is not None or b is not None:
-            raise UsageError("give either A and B or --jsonl FILE, not both")
+    options = EquivOptions(**params)
+    if options.jsonl is not None:
         bad = False
-        for out in run_jsonl(jsonl):
+        for out in run_jsonl(options.jsonl):
             bad |= out["verdict"] == "error"
-            click.echo(json.dumps(out, ensure_ascii=False))
-        sys.exit(EXIT_USAGE if bad else EXIT_OK)
-    if a is None or b is None:
-        raise UsageError("give two expressions A and B (or --jsonl FILE)")
-    try:
-        report = check_pair(a, b, variables)
-    except ParseError as exc:
-        raise UsageError(f"cannot read {'A' if exc.text == a else 'B'}: {exc}") from None
-    click.echo(json.dumps(report.to_json(), ensure_ascii=False) if as_json else render_text(report))
-    sys.exit(EXIT_FOR[report.verdict.status])
+            echo(json.dumps(out, ensure_ascii=False))
+        return EXIT_USAGE if bad else EXIT_OK
+    report = check_options(options)
+    echo(json.dumps(report.to_json(), ensure_ascii=False) if options.as_json else render_text(report))
+    return EXIT_FOR[report.verdict.status]
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from . import diagnosis, equivalence
-from .errors import UsageError
+from .errors import EXIT_BELOW, EXIT_OK, EXIT_UNDECIDED, UsageError
 from .parsing import ParseError, describe_reading, parse_expression
 from .spec import Variable
 
@@ -135,8 +135,34 @@ def run_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         yield {**extra, **head, **out}
 
 
-#: ``grader equiv`` exit statuses by verdict
-EXIT_FOR = {"equivalent": 0, "not_equivalent": 1, "undecided": 3}
+#: ``grader equiv`` exit statuses by verdict (undecided has its own, apart from the internal-error 3)
+EXIT_FOR = {"equivalent": EXIT_OK, "not_equivalent": EXIT_BELOW, "undecided": EXIT_UNDECIDED}
+
+
+@dataclass(frozen=True)
+class EquivOptions:
+    """``grader equiv``: two expressions A and B, or a JSON-lines file of pairs; checked on construction."""
+
+    a: str | None = None
+    b: str | None = None
+    variables: tuple[str, ...] = ()
+    as_json: bool = False
+    jsonl: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        if self.jsonl is not None and (self.a is not None or self.b is not None):
+            raise UsageError("give either A and B or --jsonl FILE, not both")
+        if self.jsonl is None and (self.a is None or self.b is None):
+            raise UsageError("give two expressions A and B (or --jsonl FILE)")
+
+
+def check_options(options: EquivOptions) -> PairReport:
+    """``check_pair`` on the command line's A and B; an unreadable side is a UsageError that names it."""
+    assert options.a is not None and options.b is not None  # EquivOptions checked that
+    try:
+        return check_pair(options.a, options.b, options.variables)
+    except ParseError as exc:  # the side comes from the parser: the text in exc may be cut short
+        raise UsageError(f"cannot read {exc.side.upper() or 'the input'}: {exc}") from None
 
 
 def render_text(report: PairReport) -> str:

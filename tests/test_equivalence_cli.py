@@ -11,21 +11,21 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.equiv_tool import check_pair, parse_variable, run_jsonl
-from grader.errors import UsageError
+from grader.equiv_tool import EXIT_FOR, check_pair, parse_variable, run_jsonl
+from grader.errors import EXIT_INTERNAL, EXIT_UNDECIDED, UsageError
 
 GRADER = shutil.which("grader")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     cmd = [GRADER, *args] if GRADER else [sys.executable, "-m", "grader.cli", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("args,code,fragment", [
     (["σ(x)(1-σ(x))", "1/(4cosh(x/2)^2)"], 0, "equivalent (numeric)"),
     (["-e^(-x)", "e^(-x)", "--var", "x"], 1, "diagnosis (sign_error)"),
-    (["log(-x^2-1)", "log(-x^2-2)"], 3, "undecided"),
+    (["log(-x^2-1)", "log(-x^2-2)"], 4, "undecided"),
     (["sqrt(x^2)", "x", "--var", "x:positive"], 0, "over: x > 0"),
     (["x", "x+"], 2, "cannot read B: the answer ends too early"),
     (["x", "y", "--var", "x"], 2, "unknown name 'y': the variables here are x"),
@@ -98,3 +98,30 @@ def test_jsonl_names_the_unreadable_side_even_when_it_is_too_long(tmp_path):
 
     rows = list(run_jsonl([json.dumps({"id": "long", "a": "x+" * 1500 + "x", "b": "x", "vars": ["x"]})]))
     assert rows[0]["verdict"] == "error" and rows[0]["error"].startswith("cannot read a:")
+
+
+@pytest.mark.parametrize("a,b,side", [
+    ("x+" * 1500 + "x", "x", "A"),
+    ("x", "x+" * 1500 + "x", "B"),
+    ("x+" * 1500 + "x", "x+" * 1500 + "x", "A"),
+], ids=["long-a", "long-b", "both-long"])
+def test_the_unreadable_side_is_named_even_when_it_is_too_long(a, b, side):
+    res = CliRunner().invoke(main, ["equiv", a, b, "--var", "x"])
+    assert res.exit_code == 2
+    assert f"cannot read {side}:" in res.output and "Traceback" not in res.output
+
+
+def test_undecided_has_its_own_status_documented_in_help():
+    assert EXIT_FOR["undecided"] == EXIT_UNDECIDED == 4 != EXIT_INTERNAL
+    assert len(set(EXIT_FOR.values())) == 3
+    res = CliRunner().invoke(main, ["equiv", "--help"])
+    assert res.exit_code == 0 and "4 undecided" in " ".join(res.output.split())
+
+
+def test_help_and_readme_give_the_same_equiv_statuses():
+    from .conftest import ROOT
+
+    readme = ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    section = " ".join(readme.split("## Checking equivalence (grader equiv)", 1)[1].split("\n## ", 1)[0].split())
+    for verdict, code in EXIT_FOR.items():
+        assert f"{code} {verdict.replace('_', ' ')}" in section

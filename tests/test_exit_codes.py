@@ -1,4 +1,5 @@
-"""Stable exit statuses: 0 graded (at or above --fail-under), 1 below it, 2 usage error, 3 internal error."""
+"""Stable exit statuses: 0 graded (at or above --fail-under), 1 below it, 2 usage error, 3 internal error,
+4 undecided (grader equiv), 141 output closed by its reader."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader import cli
+from grader import cli, errors
 
 from .conftest import ROOT
 
@@ -24,7 +25,8 @@ HALF = "from sympy import exp\n\ndef d_exp(x):\n    return exp(x)\n\ndef d_squar
 def grade(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
-    return subprocess.run([*cmd, "grade", *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([*cmd, "grade", *args], capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +90,82 @@ def test_broken_catalogue_is_an_internal_error_3(files, tmp_path):
 
 def _table(text: str) -> dict[int, str]:
     section = text.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d) \| (.+?) \|$", section, re.M)}
+    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| (.+?) \|$", section, re.M)}
 
 
 def test_readme_and_cli_document_the_same_statuses():
     readme = _table((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert sorted(readme) == [cli.EXIT_OK, cli.EXIT_BELOW, cli.EXIT_USAGE, cli.EXIT_INTERNAL] == [0, 1, 2, 3]
+    codes = [cli.EXIT_OK, cli.EXIT_BELOW, cli.EXIT_USAGE, cli.EXIT_INTERNAL, cli.EXIT_UNDECIDED,
+             cli.EXIT_INTERRUPTED, cli.EXIT_OUTPUT_CLOSED]
+    assert sorted(readme) == codes == [0, 1, 2, 3, 4, 130, 141]
     assert "--fail-under" in readme[1] and "usage" in readme[2] and "internal" in readme[3]
+    assert "undecided" in readme[4] and "interrupted" in readme[130] and "closed" in readme[141]
     doc = cli.__doc__ or ""
     assert all(re.search(rf"^  {code}  ", doc, re.M) for code in readme)
+
+
+def test_errors_own_their_status():
+    assert errors.GraderError("x").exit_code == errors.CatalogueError("x").exit_code == cli.EXIT_INTERNAL
+    assert errors.UsageError("x").exit_code == cli.EXIT_USAGE
+    assert errors.OutputClosed(sys.stdout).exit_code == cli.EXIT_OUTPUT_CLOSED
+
+
+def test_no_exit_outside_the_one_place():
+    """Commands return their status; only cli.Grader.invoke ends the process with it."""
+    offenders = []
+    for path in sorted((ROOT / "grader").rglob("*.py")):
+        if path.name in ("batch_worker.py", "_child.py", "_zygote.py"):  # child processes, not the command
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("sys.exit(", "raise SystemExit"):
+            offenders += [f"{path.name}: {needle}"] * text.count(needle)
+        if path.name != "cli.py" and "ctx.exit(" in text:
+            offenders.append(f"{path.name}: ctx.exit(")
+    assert offenders == []
+    assert (ROOT / "grader" / "cli.py").read_text(encoding="utf-8").count("ctx.exit(") == 1
+
+
+def _closed_pipe_run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``grader ARGS`` with stdout a pipe whose reader has already gone (``| head`` that finished)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    try:
+        return subprocess.run([*cmd, *args], stdout=write_end, stderr=subprocess.PIPE, timeout=120, env=env,
+                              check=False)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("command", [
+    ["list"],
+    ["grade", "{good}", "--json", "{json}"],
+    ["equiv", "x^2", "x*x"],
+], ids=["list", "grade", "equiv"])
+def test_output_closed_by_the_reader_ends_quietly(files, tiny_catalogue, tmp_path, command):
+    args = [a.format(good=files["good"], json=tmp_path / "r.json") for a in command]
+    if command[0] != "equiv":
+        args += ["--catalog", str(tiny_catalogue)]
+    out = _closed_pipe_run(*args)
+    assert out.returncode == cli.EXIT_OUTPUT_CLOSED == 141, out.stderr
+    assert out.stderr == b""  # no "internal error: BrokenPipeError", no "Exception ignored" at exit
+    if command[0] == "grade":
+        assert (tmp_path / "r.json").exists()  # the reports are written before anything is printed
+
+
+def test_head_reading_one_byte_stops_a_long_jsonl_run(tmp_path):
+    """A real ``grader equiv --jsonl ... | head -c 1``: far more output than a pipe holds."""
+    path = tmp_path / "many.jsonl"
+    path.write_text('{"a": "x^2", "b": "x*x"}\n' * 3000, encoding="utf-8")
+    cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
+    with subprocess.Popen([*cmd, "equiv", "--jsonl", str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as grader:
+        assert grader.stdout is not None and grader.stderr is not None
+        head = subprocess.run(["head", "-c", "1"], stdin=grader.stdout, capture_output=True, timeout=120,
+                              check=False)
+        grader.stdout.close()  # only head read the pipe, and head is gone
+        err = grader.stderr.read()
+        status = grader.wait(timeout=120)
+    assert status == 141 and head.stdout == b"{"
+    assert b"internal error" not in err and err == b""

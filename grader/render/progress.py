@@ -1,44 +1,68 @@
-"""Batch progress on the terminal: a one-line bar on a TTY, plain log lines otherwise."""
+"""Batch progress: click's progress bar on a terminal, plain log lines otherwise (a CI log, a file)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
+import click
+
+from ..errors import OutputClosed
 from ..safe_text import printable
+
+__all__ = ["Progress", "printable"]
 
 
 class Progress:
-    """Called after each submission with (done, total, label): done/total, rate and ETA."""
+    """Called after each submission with (done, total, label): done/total, rate and ETA.
 
-    def __init__(self, stream: TextIO | None = None, tty: bool | None = None) -> None:
+    On a terminal the bar never shows the label (learner names stay off a shared screen);
+    elsewhere each submission is one line with its label made printable.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
+        self.tty = self.stream.isatty()
         self.started = time.monotonic()
-        self.last = 0.0
-        self.open_line = False
+        self._bar: Any = None  # click's ProgressBar, made at the first call (when the total is known)
+        self._open = contextlib.ExitStack()
+
+    @property
+    def rate(self) -> float:
+        """Submissions per second since the start."""
+        return (self._bar.pos if self._bar else 0) / max(time.monotonic() - self.started, 1e-9)
 
     def __call__(self, done: int, total: int, label: str) -> None:
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else 0.0
-        if not self.tty:
-            self.stream.write(f"[{done}/{total}] graded {printable(label, 80)}  ({rate:.1f}/s)\n")
-        elif done >= total or time.monotonic() - self.last > 0.1:
-            self.last = time.monotonic()
-            width = 30
-            filled = min(int(width * done / total), width) if total else width
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  {rate:.1f}/s  "
-                              f"ETA {int(eta) // 60}:{int(eta) % 60:02d}\033[K")
-            self.open_line = done < total
-            if not self.open_line:
-                self.stream.write("\n")
-        self.stream.flush()
+        try:
+            if self.tty:
+                self._draw(done, total)
+            else:
+                elapsed = max(time.monotonic() - self.started, 1e-9)
+                self.stream.write(f"[{done}/{total}] graded {printable(label, 80)}  ({done / elapsed:.1f}/s)\n")
+                self.stream.flush()
+        except BrokenPipeError:
+            raise OutputClosed(self.stream) from None
+
+    def _draw(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = self._open.enter_context(click.progressbar(
+                length=total, file=self.stream, show_pos=True, show_percent=False, show_eta=True,
+                item_show_func=lambda _: f"{self.rate:.1f}/s"))
+        self._bar.update(done - self._bar.pos)
+        if done >= total:
+            self.close()
 
     def close(self) -> None:
-        """End a bar left mid-line (an interrupted run), so what follows starts on its own line."""
-        if self.open_line:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.open_line = False
+        """End the bar (also one left mid-line by an interrupted run), so what follows starts on its own line."""
+        try:
+            self._open.close()
+        except BrokenPipeError:
+            raise OutputClosed(self.stream) from None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
