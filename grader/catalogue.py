@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+from .checks import kind_of, learner_input, submission_suffixes
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec
 
@@ -43,7 +44,7 @@ class Exercise:
 
     @property
     def submission_suffix(self) -> str:
-        """What learners hand in: ``.py`` for code, ``.toml`` for a quiz."""
+        """What learners hand in, as the template shows it: ``.py`` for code, ``.toml`` for a quiz."""
         return self.template.suffix
 
     def item(self, name: str) -> ItemSpec:
@@ -88,10 +89,11 @@ def _load_module(path: Path) -> ModuleType:
 
 def _load_exercise(root: Path, solution: Path) -> Exercise:
     name = solution.stem
-    templates = [p for p in (root / "exercises").glob(f"{name}.*") if p.suffix in (".py", ".toml")]
+    suffixes = submission_suffixes()
+    templates = [p for p in (root / "exercises").glob(f"{name}.*") if p.suffix in suffixes]
     if len(templates) != 1:
-        raise CatalogueError(f"exercise {name!r}: expected one template exercises/{name}.py or .toml, "
-                             f"found {len(templates)}")
+        raise CatalogueError(f"exercise {name!r}: expected one template exercises/{name}"
+                             f"{' or '.join(suffixes)}, found {len(templates)}")
     module = _load_module(solution)
     info = getattr(module, "EXERCISE", None)
     if info is not None and not isinstance(info, ExerciseInfo):
@@ -109,10 +111,30 @@ def _load_exercise(root: Path, solution: Path) -> Exercise:
     names = [i.name for i in items]
     if len(set(names)) != len(names):
         raise CatalogueError(f"{solution} declares an item name twice")
+    _check_kinds(solution, templates[0], items)
     doc = (module.__doc__ or "").strip().splitlines()
     title = info.title if info else (doc[0] if doc else name)
     return Exercise(name, title, info.order if info else 100, templates[0], solution, tuple(items),
                     info.summary if info else "")
+
+
+def _check_kinds(solution: Path, template: Path, items: Sequence[ItemSpec]) -> None:
+    """Every item of a registered kind, built by its spec class, all read from the template's format."""
+    for item in items:
+        try:
+            kind = kind_of(item)
+        except CatalogueError as exc:
+            raise CatalogueError(f"{solution}: item {item.name}: {exc}") from None
+        if not isinstance(item, kind.spec):
+            raise CatalogueError(f"{solution}: item {item.name} of kind {kind.name!r} must be a "
+                                 f"{kind.spec.__name__}, not a {type(item).__name__}")
+    try:
+        reads = learner_input(items)
+    except CatalogueError as exc:
+        raise CatalogueError(f"{solution}: {exc}") from None
+    if template.suffix not in reads.suffixes:
+        raise CatalogueError(f"{solution}: its items are answered in {reads.name} "
+                             f"({', '.join(reads.suffixes)}), but the template is {template.name}")
 
 
 @lru_cache(maxsize=8)

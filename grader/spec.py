@@ -9,16 +9,21 @@ carries one decorator saying how it is checked::
         return -exp(-x)
 
 The decorator returns the function unchanged, with its ItemSpec attached as
-``__grader_item__``; the catalogue collects them in source order.
+``__grader_item__``; the catalogue collects them in source order. Each kind
+of item is one frozen dataclass here whose fields are its decorator's
+options (the shared ones live on :class:`ItemSpec`); its decorator is
+``declare(TheItem, options)``, so an unknown option fails at load time with
+the decorator's name and the reference file.
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Literal
 
 #: helpers a "derive it yourself" item forbids unless its spec says otherwise
 DIFF_HELPERS: tuple[str, ...] = ("diff", "Derivative", "integrate", "Subs")
@@ -112,9 +117,23 @@ def mistake(answer: Callable[..., Any] | str, feedback: str, tag: str = "authore
     return Mistake(answer, feedback, tag)
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+#: fields the decorator fills in itself; an author never passes them
+_SET_BY_DECORATOR = ("name", "kind", "reference")
+_SLUG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 @dataclass(frozen=True)
 class ItemSpec:
-    """What every graded item has, whatever its kind."""
+    """What every graded item has, whatever its kind: the options every decorator shares.
+
+    A kind of item is a subclass that adds its own options as typed fields and
+    names its decorator; :func:`declare` builds the item from the decorator's
+    keyword arguments, so an option no field declares (a typo) is an error that
+    names the decorator and the reference file. How the kind's learner input is
+    read and which checker judges it are registered in :mod:`grader.checks`.
+    """
 
     name: str
     kind: str
@@ -125,45 +144,79 @@ class ItemSpec:
     mistakes: tuple[Mistake, ...] = ()
     forbid: tuple[str, ...] = ()
     timeout: float = 10.0
-    options: Mapping[str, Any] = field(default_factory=dict)
+
+    #: the kind's name in the registry and in results (``ItemResult.kind``)
+    KIND: ClassVar[str] = ""
+    #: the decorator authors write, without the ``@``
+    DECORATOR: ClassVar[str] = ""
+    #: options the decorator cannot do without
+    REQUIRED: ClassVar[tuple[str, ...]] = ("points",)
+    #: shared options that mean nothing for this kind (a quiz runs no code, so it has no timeout)
+    WITHOUT: ClassVar[tuple[str, ...]] = ()
 
     @property
     def parameters(self) -> tuple[str, ...]:
         """Names of the reference function's parameters, in order."""
         return tuple(inspect.signature(self.reference).parameters)
 
+    @property
+    def forbids_warnings(self) -> bool:
+        """Whether a NumPy warning fails the item (so code that silences warnings is flagged)."""
+        return False
 
-@dataclass(frozen=True)
-class SymbolicItem(ItemSpec):
-    """The learner's function receives SymPy symbols and returns an expression
-    (or a list of expressions); compared with the reference by the equivalence engine.
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """The keyword arguments this kind's decorator accepts."""
+        return tuple(f.name for f in fields(cls) if f.name not in _SET_BY_DECORATOR + cls.WITHOUT)
 
-    ``inner`` names the inner function of a chain-rule item (callable of the
-    same symbols), so a missing inner derivative can be diagnosed.
+    @classmethod
+    def prepare(cls, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+        """Field values from the decorator's options; the shared short forms are read here, once for every kind.
+
+        A kind with options of its own overrides this, calls it and converts its own
+        (``variables={"x": "positive"}`` into :class:`Variable` values...).
+        """
+        out = dict(options)
+        out["points"] = float(out["points"])
+        out["title"] = _title(func, out.get("title", ""))
+        out["mistakes"] = tuple(out.get("mistakes", ()))
+        if "forbid" in out:
+            out["forbid"] = tuple(out["forbid"])
+        return out
+
+
+def where(func: Callable[..., Any]) -> str:
+    """``file, line N`` of a reference function's definition, for errors an author must fix."""
+    code = getattr(func, "__code__", None)
+    return f"{code.co_filename}, line {code.co_firstlineno}" if code is not None else "unknown file"
+
+
+def declare(cls: type[ItemSpec], options: Mapping[str, Any]) -> Decorator:
+    """The decorator of one kind: check ``options`` against the kind's fields, build the item, attach it.
+
+    The item is attached to the function as ``__grader_item__``; the function is
+    returned unchanged, so the reference stays plain Python.
     """
 
-    variables: tuple[Variable, ...] = ()
-    inner: Callable[..., Any] | None = None
-    #: the function the item differentiates, so "returned f instead of f'" is recognised
-    antiderivative: Callable[..., Any] | None = None
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        at = f"@{cls.DECORATOR} on {getattr(func, '__name__', '?')} ({where(func)})"
+        accepted = cls.options()
+        unknown = [k for k in options if k not in accepted]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{at}: unknown option {unknown[0]!r}{hint}; @{cls.DECORATOR} takes "
+                            f"{', '.join(sorted(accepted))}")
+        missing = [k for k in cls.REQUIRED if k not in options]
+        if missing:
+            raise TypeError(f"{at}: the option {missing[0]!r} is required")
+        if not _SLUG.match(func.__name__):
+            raise ValueError(f"item name {func.__name__!r} is not an identifier")
+        item = cls(name=func.__name__, kind=cls.KIND, reference=func, **cls.prepare(func, dict(options)))
+        func.__dict__["__grader_item__"] = item
+        return func
 
-
-@dataclass(frozen=True)
-class NumericItem(ItemSpec):
-    """The learner's function is called on generated inputs and its outputs
-    compared with the reference's, entry by entry with a relative tolerance.
-
-    ``cases(rng)`` returns a list of argument tuples; the generator is seeded
-    from the item's name so every run sees the same inputs.
-    """
-
-    cases: Callable[[Any], Sequence[tuple[Any, ...]]] | None = None
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    check_unmodified: bool = False
-
-
-_SLUG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+    return wrap
 
 
 def _title(func: Callable[..., Any], title: str) -> str:
@@ -182,95 +235,82 @@ def _variables(func: Callable[..., Any], domains: Mapping[str, Any] | None) -> t
     return tuple(Variable.parse(n, (domains or {}).get(n, "real")) for n in names)
 
 
-def _attach(func: Callable[..., Any], item: ItemSpec) -> Callable[..., Any]:
-    if not _SLUG.match(func.__name__):
-        raise ValueError(f"item name {func.__name__!r} is not an identifier")
-    func.__grader_item__ = item  # type: ignore[attr-defined]
-    return func
+# -- symbolic: the learner's function returns a SymPy expression ------------------------------
 
 
-def symbolic(
-    *,
-    points: float,
-    variables: Mapping[str, Any] | None = None,
-    mistakes: Sequence[Mistake] = (),
-    forbid: Sequence[str] = DIFF_HELPERS,
-    inner: Callable[..., Any] | None = None,
-    antiderivative: Callable[..., Any] | None = None,
-    title: str = "",
-    hidden: bool = False,
-    timeout: float = 10.0,
-    **options: Any,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a reference function as a symbolic item.
+@dataclass(frozen=True)
+class SymbolicItem(ItemSpec):
+    """The learner's function receives SymPy symbols and returns an expression
+    (or a list of expressions); compared with the reference by the equivalence engine.
 
     ``variables`` maps each parameter to its domain (default: every parameter
-    real). ``forbid`` lists SymPy helpers the learner may not use here.
+    real); ``forbid`` lists SymPy helpers the learner may not use here. ``inner``
+    names the inner function of a chain-rule item (callable of the same symbols),
+    so a missing inner derivative can be diagnosed.
     """
 
-    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        item = SymbolicItem(
-            name=func.__name__,
-            kind="symbolic",
-            points=float(points),
-            reference=func,
-            title=_title(func, title),
-            hidden=hidden,
-            mistakes=tuple(mistakes),
-            forbid=tuple(forbid),
-            timeout=timeout,
-            options=dict(options),
-            variables=_variables(func, variables),
-            inner=inner,
-            antiderivative=antiderivative,
-        )
-        return _attach(func, item)
+    forbid: tuple[str, ...] = DIFF_HELPERS
+    variables: tuple[Variable, ...] = ()
+    inner: Callable[..., Any] | None = None
+    #: the function the item differentiates, so "returned f instead of f'" is recognised
+    antiderivative: Callable[..., Any] | None = None
 
-    return wrap
+    KIND = "symbolic"
+    DECORATOR = "symbolic"
+
+    @classmethod
+    def prepare(cls, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+        """The shared options, and ``variables`` as one :class:`Variable` per parameter."""
+        out = super().prepare(func, options)
+        out["variables"] = _variables(func, options.get("variables"))
+        return out
 
 
-def numeric(
-    *,
-    points: float,
-    cases: Callable[[Any], Sequence[tuple[Any, ...]]],
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    mistakes: Sequence[Mistake] = (),
-    check_unmodified: bool = True,
-    forbid: Sequence[str] = (),
-    title: str = "",
-    hidden: bool = False,
-    timeout: float = 10.0,
-    kind: str = "numeric",
-    **options: Any,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a reference function as a numeric item checked on generated inputs.
+def symbolic(**options: Any) -> Decorator:
+    """Mark a reference function as a symbolic item (options: the fields of :class:`SymbolicItem`)."""
+    return declare(SymbolicItem, options)
 
-    ``cases(rng)`` returns argument tuples (arrays, floats, dicts of arrays);
-    outputs must match within ``|got - want| <= max(rtol * |want|, atol)`` (see :mod:`grader.numeric`).
+
+# -- numeric: the learner's function is called on generated inputs ----------------------------
+
+
+@dataclass(frozen=True)
+class NumericItem(ItemSpec):
+    """The learner's function is called on generated inputs and its outputs
+    compared with the reference's, entry by entry with a relative tolerance.
+
+    ``cases(rng)`` returns a list of argument tuples (arrays, floats, dicts of
+    arrays); the generator is seeded from the item's name so every run sees the
+    same inputs. Outputs must match within ``|got - want| <= max(rtol * |want|, atol)``
+    (see :mod:`grader.numeric`).
     """
 
-    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        item = NumericItem(
-            name=func.__name__,
-            kind=kind,
-            points=float(points),
-            reference=func,
-            title=_title(func, title),
-            hidden=hidden,
-            mistakes=tuple(mistakes),
-            forbid=tuple(forbid),
-            timeout=timeout,
-            options=dict(options),
-            cases=cases,
-            rtol=rtol,
-            atol=atol,
-            check_unmodified=check_unmodified,
-        )
-        return _attach(func, item)
+    cases: Callable[[Any], Sequence[tuple[Any, ...]]] | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    #: the arguments are reported back after each call, so a change in place is caught
+    check_unmodified: bool = True
+    #: trajectory items: where the reference's trajectory ends, so a wrong one is judged by where it ends
+    converges_to: float | None = None
+    #: a NumPy warning during the call fails an otherwise right answer; a string is the hint shown
+    no_warnings: bool | str = False
 
-    return wrap
+    KIND = "numeric"
+    DECORATOR = "numeric"
+    REQUIRED = ("points", "cases")
 
+    @property
+    def forbids_warnings(self) -> bool:
+        """True when the item sets ``no_warnings``."""
+        return bool(self.no_warnings)
+
+
+def numeric(**options: Any) -> Decorator:
+    """Mark a reference function as a numeric item (options: the fields of :class:`NumericItem`)."""
+    return declare(NumericItem, options)
+
+
+# -- backprop: one stage of the two-layer network -----------------------------------------------
 
 #: (n_in, n_hidden, n_out, m) of the generated networks: m = 1 and m > 1, three different layer widths
 BACKPROP_SHAPES: tuple[tuple[int, int, int, int], ...] = ((3, 4, 2, 5), (4, 3, 2, 1), (2, 5, 3, 7))
@@ -282,9 +322,11 @@ class BackpropItem(ItemSpec):
     """One stage of the two-layer sigmoid network exercise (``forward``, ``loss``,
     ``backward`` or ``sgd_step``), checked by :mod:`grader.checks.backprop`.
 
-    All stages with the same ``seed`` and ``shapes`` see the same networks, so a
-    later stage can be judged against the learner's own earlier values.
-    ``related`` maps other stage names to their reference functions.
+    ``stage`` defaults to the function's name. All stages with the same ``seed``
+    and ``shapes`` see the same networks, so a later stage can be judged against
+    the learner's own earlier values; pass the references of the other stages
+    by name (``loss=loss``) so the checker can carry errors forward.
+    ``mistakes`` are callables with the reference's signature.
     """
 
     stage: str = "backward"
@@ -293,48 +335,96 @@ class BackpropItem(ItemSpec):
     seed: str = "backprop"
     rtol: float = 1e-6
     atol: float = 1e-9
-    related: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    forward: Callable[..., Any] | None = None
+    loss: Callable[..., Any] | None = None
+    backward: Callable[..., Any] | None = None
+    sgd_step: Callable[..., Any] | None = None
+
+    KIND = "backprop"
+    DECORATOR = "backprop"
+    WITHOUT = ("forbid",)
+
+    @property
+    def related(self) -> dict[str, Callable[..., Any]]:
+        """The references of the other stages given, by stage name."""
+        named = {"forward": self.forward, "loss": self.loss, "backward": self.backward, "sgd_step": self.sgd_step}
+        return {k: v for k, v in named.items() if v is not None}
+
+    @classmethod
+    def prepare(cls, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+        """The shared options, the stage (default: the function's name) and the shapes as tuples."""
+        out = super().prepare(func, options)
+        stage = out.get("stage") or func.__name__
+        if stage not in BACKPROP_STAGES:
+            raise ValueError(f"{func.__name__}: unknown backprop stage {stage!r}; one of {BACKPROP_STAGES}")
+        out["stage"] = stage
+        shapes: list[tuple[int, int, int, int]] = []
+        for s in out.get("shapes", BACKPROP_SHAPES):
+            n_in, n_hidden, n_out, m = s
+            shapes.append((int(n_in), int(n_hidden), int(n_out), int(m)))
+        out["shapes"] = tuple(shapes)
+        return out
 
 
-def backprop(
-    *,
-    points: float,
-    stage: str | None = None,
-    shapes: Sequence[tuple[int, int, int, int]] = BACKPROP_SHAPES,
-    large_case: bool = True,
-    seed: str = "backprop",
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    mistakes: Sequence[Mistake] = (),
-    title: str = "",
-    hidden: bool = False,
-    timeout: float = 10.0,
-    **related: Callable[..., Any],
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a reference function as one stage of the backprop exercise.
+def backprop(**options: Any) -> Decorator:
+    """Mark a reference function as one stage of the backprop exercise (options: :class:`BackpropItem`)."""
+    return declare(BackpropItem, options)
 
-    ``stage`` defaults to the function's name; pass the references of earlier
-    stages by name (``loss=loss``) so the checker can carry errors forward.
-    ``mistakes`` are callables with the reference's signature whose output the
-    learner's may match (``backward`` without the σ' factor...).
+
+# -- quiz questions: answered by hand in a .toml file, no learner code runs --------------------
+
+QuizAnswer = Literal["expression", "number", "choice"]
+
+
+@dataclass(frozen=True)
+class QuizItem(ItemSpec):
+    """A quiz question: the learner types an answer in the quiz file.
+
+    The reference function returns the right answer: an expression in the
+    item's ``variables`` (``answer="expression"``), a number (``"number"``,
+    matched within ``tolerance · max(1, |reference|)``) or the letter(s) of the
+    right choice(s) (``"choice"``). ``choices`` maps letters to options;
+    ``must_not_use`` names functions an expression answer may not contain.
+    Mistakes are typed answers (strings).
     """
 
-    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        st = stage or func.__name__
-        if st not in BACKPROP_STAGES:
-            raise ValueError(f"{func.__name__}: unknown backprop stage {st!r}; one of {BACKPROP_STAGES}")
-        unknown = set(related) - set(BACKPROP_STAGES)
-        if unknown:
-            raise ValueError(f"{func.__name__}: related references {sorted(unknown)} are not stages")
-        item = BackpropItem(
-            name=func.__name__, kind="backprop", points=float(points), reference=func,
-            title=_title(func, title), hidden=hidden, mistakes=tuple(mistakes), forbid=(),
-            timeout=timeout, stage=st, shapes=tuple(tuple(s) for s in shapes),  # type: ignore[misc]
-            large_case=large_case, seed=seed, rtol=rtol, atol=atol, related=dict(related),
-        )
-        return _attach(func, item)
+    text: str = ""
+    answer: QuizAnswer = "expression"
+    variables: tuple[Variable, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
+    tolerance: float = 1e-6
+    #: functions an expression answer may not contain ("tanh" in "write tanh with σ")
+    must_not_use: tuple[str, ...] = ()
 
-    return wrap
+    KIND = "quiz"
+    DECORATOR = "question"
+    REQUIRED = ("points", "text")
+    WITHOUT = ("forbid", "timeout")
+
+    @classmethod
+    def prepare(cls, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+        """The shared options (the title defaults to the question's first line), the answer kind and choices."""
+        answer = options.get("answer", "expression")
+        if answer not in ("expression", "number", "choice"):
+            raise ValueError(f"unknown quiz answer kind {answer!r}")
+        choices = options.get("choices") or {}
+        if answer == "choice" and not choices:
+            raise ValueError("a choice question needs choices={'a': ..., 'b': ...}")
+        letters = tuple((str(k).lower(), str(v)) for k, v in choices.items())
+        if any(not re.fullmatch(r"[a-z]", k) for k, _ in letters):
+            raise ValueError("choice keys must be single letters a-z")
+        if any(callable(m.answer) for m in options.get("mistakes", ())):
+            raise ValueError("quiz mistakes are typed answers (strings), not callables")
+        out = super().prepare(func, {**options, "title": options.get("title") or
+                                     str(options["text"]).splitlines()[0][:120]})
+        out.update(choices=letters, must_not_use=tuple(options.get("must_not_use", ())),
+                   variables=_variables(func, options.get("variables")))
+        return out
+
+
+def question(**options: Any) -> Decorator:
+    """Mark a reference function as a quiz question (options: the fields of :class:`QuizItem`)."""
+    return declare(QuizItem, options)
 
 
 @dataclass(frozen=True)
@@ -351,67 +441,3 @@ def exercise(title: str, order: int = 100, summary: str = "") -> ExerciseInfo:
     return ExerciseInfo(title, order, summary)
 
 
-# -- quiz questions: answered by hand in a .toml file, no learner code runs --------------------
-
-QuizAnswer = Literal["expression", "number", "choice"]
-
-
-@dataclass(frozen=True)
-class QuizItem(ItemSpec):
-    """A quiz question: the learner types an answer in the quiz file.
-
-    The reference function returns the right answer: an expression in the
-    item's ``variables`` (``answer="expression"``), a number (``"number"``,
-    matched within ``tolerance · max(1, |reference|)``) or the letter(s) of the
-    right choice(s) (``"choice"``). Mistakes are typed answers (strings).
-    """
-
-    answer: QuizAnswer = "expression"
-    question: str = ""
-    variables: tuple[Variable, ...] = ()
-    choices: tuple[tuple[str, str], ...] = ()
-    tolerance: float = 1e-6
-    #: functions an expression answer may not contain ("tanh" in "write tanh with σ")
-    must_not_use: tuple[str, ...] = ()
-
-
-def question(
-    *,
-    points: float,
-    text: str,
-    answer: QuizAnswer = "expression",
-    variables: Mapping[str, Any] | None = None,
-    choices: Mapping[str, str] | None = None,
-    tolerance: float = 1e-6,
-    mistakes: Sequence[Mistake] = (),
-    must_not_use: Sequence[str] = (),
-    title: str = "",
-    hidden: bool = False,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a reference function as a quiz question with the given ``text``.
-
-    ``variables`` maps each parameter to its domain (expression answers);
-    ``choices`` maps letters to options (choice answers); ``must_not_use``
-    names functions an expression answer may not contain.
-    """
-    if answer not in ("expression", "number", "choice"):
-        raise ValueError(f"unknown quiz answer kind {answer!r}")
-    if answer == "choice" and not choices:
-        raise ValueError("a choice question needs choices={'a': ..., 'b': ...}")
-    letters = tuple((str(k).lower(), str(v)) for k, v in (choices or {}).items())
-    if any(not re.fullmatch(r"[a-z]", k) for k, _ in letters):
-        raise ValueError("choice keys must be single letters a-z")
-    if any(callable(m.answer) for m in mistakes):
-        raise ValueError("quiz mistakes are typed answers (strings), not callables")
-
-    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
-        item = QuizItem(
-            name=func.__name__, kind="quiz", points=float(points), reference=func,
-            title=title or text.splitlines()[0][:120], hidden=hidden, mistakes=tuple(mistakes),
-            answer=answer, question=text, tolerance=tolerance, choices=letters,
-            must_not_use=tuple(must_not_use),
-            variables=_variables(func, variables),
-        )
-        return _attach(func, item)
-
-    return wrap

@@ -156,7 +156,7 @@ def _bound_names(stmt: ast.stmt) -> list[str]:
     targets: list[ast.AST] = []
     if isinstance(stmt, ast.Assign):
         targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) or isinstance(stmt, (ast.For, ast.AsyncFor)):
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
         targets = [stmt.target]
     elif isinstance(stmt, (ast.With, ast.AsyncWith)):
         targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
@@ -266,11 +266,12 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
         tuple[ItemResult, ...], tuple[str, ...]]:
     """Zero every item whose code (or a helper it reaches) uses a helper it forbids; collect instructor notes."""
     out = []
-    for item, res in zip(items, results):
+    for item, judged in zip(items, results):
+        res = judged
         rule = forbidden_for(item)
         hits = item_findings(scan, item) if rule else []
         flags = scan.reached(item.name, scan.suspicious) if rule else ()
-        if item.options.get("no_warnings"):
+        if item.forbids_warnings:
             flags += scan.reached(item.name, scan.silencing)
         flagged = tuple(f"flagged for your instructor: {s}" for s in flags)
         if hits:

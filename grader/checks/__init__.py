@@ -1,27 +1,36 @@
 """Checkers, one module per item kind; each turns learner outcomes into an ItemResult.
 
 A checker module provides ``calls(item) -> list[Call]`` (what to ask the
-learner's process) and ``check(item, run, exercise) -> ItemResult`` (pure:
-decode the plain results and judge them in the grader's own process).
+learner's process) and ``check(item, answers, exercise) -> ItemResult`` (pure:
+decode the plain results and judge them in the grader's own process). The
+table below registers each kind: its spec class, the input it is read from,
+its checker (see :mod:`.registry`). Adding a kind adds one line here.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from ..spec import BackpropItem, NumericItem, QuizItem, SymbolicItem
+from . import backprop, numeric, quiz, symbolic
+from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
+from .registry import (
+    Checker,
+    Handed,
+    Kind,
+    LearnerInput,
+    Runner,
+    checker_for,
+    kind_of,
+    kinds,
+    learner_input,
+    register,
+    registered,
+    submission_suffixes,
+)
 
-from ..errors import CatalogueError
+register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic))
+register(Kind(NumericItem, MODULE_FUNCTIONS, numeric))
+register(Kind(BackpropItem, MODULE_FUNCTIONS, backprop))
+register(Kind(QuizItem, ANSWER_SHEET, quiz))
 
-
-def checker_for(kind: str) -> ModuleType:
-    """The checker module for an item kind (``symbolic``, ``numeric``, ...)."""
-    if kind == "symbolic":
-        from . import symbolic as mod
-    elif kind == "numeric":
-        from . import numeric as mod
-    elif kind == "backprop":
-        from . import backprop as mod
-    elif kind == "quiz":
-        from . import quiz as mod
-    else:
-        raise CatalogueError(f"no checker for item kind {kind!r}")
-    return mod
+__all__ = ["Checker", "Handed", "Kind", "LearnerInput", "Runner", "checker_for", "kind_of", "kinds",
+           "learner_input", "register", "registered", "submission_suffixes"]

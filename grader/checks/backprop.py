@@ -6,7 +6,7 @@ one slip is charged once: ``forward``'s A1 against σ of *their* Z1; ``loss``
 against the loss of *their* A2; ``backward`` against finite differences of
 *their* ``loss`` (see :mod:`.backprop_backward`); ``sgd_step`` applied to *their*
 gradients. Every call reports its arguments back, so in-place changes to the
-caller's arrays are caught (half the item's points).
+caller's arrays and dicts are caught (the one rule of :mod:`.in_place`).
 
 Evidence keys (``ItemResult.evidence``, plain JSON data for the reports):
 
@@ -57,12 +57,13 @@ from .backprop_cases import (
     loss_parts,
     losses_close,
     make_cases,
-    modified_arguments,
     params_wire,
+    sgd_step,
     sigmoid,
 )
 from .backprop_diagnosis import diagnose_loss
 from .common import outcome_problem, result
+from .in_place import Change, changed_arguments, charge
 
 #: learning rate of the "a small step must decrease the loss" call
 SMALL_LR = 1e-3
@@ -155,10 +156,11 @@ def _reference_loss(item: BackpropItem, case: Case, params: dict[str, np.ndarray
     return float(sum(loss_parts(A2, case)[:2]))
 
 
-def _modified(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[str]:
+def _changes(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[Change]:
+    """The arguments the stage's calls changed in place, over every network."""
     names = {"forward": ("X", "params"), "loss": ("X", "Y", "params", "lam"), "sgd_step": ("params", "grads", "lr")}
     sent = {c.id: c.args for c in calls(item)}
-    found: list[str] = []
+    found: list[Change] = []
     for i, case in enumerate(cases):
         originals: tuple[Any, ...]
         if item.stage == "forward":
@@ -168,27 +170,17 @@ def _modified(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[str
         else:
             originals = (case.params, _grads_for(item, case), case.lr)
         cid = f"{item.name}#{i}"
-        for name in modified_arguments(names[item.stage], sent[cid], originals, run.outcomes.get(cid)):
-            if name not in found:
-                found.append(name)
+        found += changed_arguments(names[item.stage], originals, run.outcomes.get(cid), sent[cid])
     return found
 
 
 def _finish(item: BackpropItem, exercise: str, earned: float, feedback: str, details: list[str],
-            evidence: dict[str, Any], diagnosis: str | None, modified: list[str]) -> ItemResult:
-    if modified:
-        was_right = earned >= item.points
-        earned *= 0.5
-        what = " and ".join(f"`{m}`" for m in modified)
-        note = (f"{item.name} changed the caller's {what} in place (half the points): work on new arrays "
-                f"(W = W - ..., not W -= ...)")
-        feedback = note if was_right else f"{feedback}; also, {note}"
-        diagnosis = diagnosis or "modified_input"
-        evidence["modified"] = modified
+            evidence: dict[str, Any], diagnosis: str | None, changes: list[Change]) -> ItemResult:
     earned = round(earned, 6)
-    passed = earned >= item.points and not modified
-    return result(item, exercise, passed=passed, points=earned, feedback=feedback, details=tuple(details),
-                  diagnosis=None if passed else diagnosis, evidence=evidence)
+    passed = earned >= item.points
+    verdict = result(item, exercise, passed=passed, points=earned, feedback=feedback, details=tuple(details),
+                     diagnosis=None if passed else diagnosis, evidence=evidence)
+    return charge(item, verdict, changes)
 
 
 # ---------------------------------------------------------------- forward
@@ -269,7 +261,7 @@ def _check_forward(item: BackpropItem, run: RunResult, exercise: str, cases: lis
         feedback = f"Z1, A1, Z2 and A2 are right on all {len(cases)} networks"
         details = [f"{', '.join(carried)} judged on your own earlier values"] if carried else []
     return _finish(item, exercise, earned, feedback, details, evidence,
-                   f"forward_{wrong[0]}" if wrong else None, _modified(item, run, cases))
+                   f"forward_{wrong[0]}" if wrong else None, _changes(item, run, cases))
 
 
 # ---------------------------------------------------------------- loss
@@ -287,17 +279,17 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
         expected.append(float(item.reference(case.X, case.Y, case.params, case.lam)))
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases],
                                 "values": values, "expected": expected}
-    modified = _modified(item, run, cases)
+    changes = _changes(item, run, cases)
     bad = [i for i, (v, e) in enumerate(zip(values, expected)) if not losses_close(v, e, item.rtol)]
     if not bad:
         return _finish(item, exercise, item.points, f"right on all {len(cases)} networks", [], evidence, None,
-                       modified)
+                       changes)
     own_expected = _loss_of_own_forward(item, run, cases)
     if all(o is not None and losses_close(v, o, item.rtol) for v, o in zip(values, own_expected)):
         evidence.update(keys={"J": "carried_forward"}, first_wrong_step="forward")
         return _finish(item, exercise, item.points,
                        "your loss formula is right: it matches the loss of your own forward's A2, which differs "
-                       "from the expected A2 (fix forward first)", [], evidence, None, modified)
+                       "from the expected A2 (fix forward first)", [], evidence, None, changes)
     i = bad[0]
     case = cases[i]
     shown = f"on a network with {case.describe()} your loss is {values[i]:.6g}, expected {expected[i]:.6g}"
@@ -311,7 +303,7 @@ def _check_loss(item: BackpropItem, run: RunResult, exercise: str, cases: list[C
     evidence["keys"] = {"J": "wrong"}
     feedback = f"{diag.message} ({shown})" if diag else shown
     return _finish(item, exercise, 0.0, feedback, [shown], evidence, diag.tag if diag else "numeric_values",
-                   modified)
+                   changes)
 
 
 def _loss_of_own_forward(item: BackpropItem, run: RunResult, cases: list[Case]) -> list[float | None]:
@@ -321,8 +313,11 @@ def _loss_of_own_forward(item: BackpropItem, run: RunResult, cases: list[Case]) 
     for i, case in enumerate(cases):
         ok, theirs = decoded(run.outcomes.get(f"{fwd}#{i}"))
         a2 = theirs.get("A2") if ok and isinstance(theirs, dict) else None
-        usable = isinstance(a2, np.ndarray) and a2.shape == case.Y.shape
-        out.append(float(sum(loss_parts(a2, case)[:2])) if usable else None)
+        if isinstance(a2, np.ndarray) and a2.shape == case.Y.shape:
+            data, reg, _ = loss_parts(a2, case)
+            out.append(data + reg)
+        else:
+            out.append(None)
     return out
 
 
@@ -332,42 +327,48 @@ def _sgd_hint(got: Any, case: Case, grads: dict[str, np.ndarray]) -> str:
     if not isinstance(got, dict):
         return ""
     p = case.params
-    guesses = [("the step goes uphill: θ ← θ - η ∇J, not θ + η ∇J", {k: p[k] + case.lr * grads["d" + k] for k in p}),
+    guesses = [("the step goes uphill: θ ← θ - η ∇J, not θ + η ∇J", sgd_step(p, grads, -case.lr)),
                ("the parameters did not change", dict(p)),
-               ("the learning rate is not applied: θ ← θ - η ∇J", {k: p[k] - grads["d" + k] for k in p})]
+               ("the learning rate is not applied: θ ← θ - η ∇J", sgd_step(p, grads, 1.0))]
     for hint, value in guesses:
         if all(agrees(value[k], got.get(k)) for k in PARAM_KEYS):
             return f": {hint}"
     return ""
 
 
-def _sgd_carried_forward(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case],
-                         why: str) -> ItemResult | None:
-    """Full points when sgd_step fails on the expected gradient dict but is right on the learner's own
-    backward's result (keys named like the parameters, say): that slip is backward's, charged there."""
+def _step_on_own_gradients(item: BackpropItem, run: RunResult, case: Case) -> tuple[dict[str, np.ndarray], Any] | None:
+    """(θ - η·g, what the learner's sgd_step returned) for g the gradients of the learner's own backward on
+    network 0 (keys ``dW1`` or ``W1``); None when either call gave nothing usable."""
     own_ok, own_grads = decoded(run.outcomes.get(f"{item.name}#own-grads"))
     mine_ok, mine = decoded(run.outcomes.get(f"{item.name}#own"))
     if not (own_ok and mine_ok and isinstance(own_grads, dict) and isinstance(mine, dict)):
         return None
-    case = cases[0]
-    expected = {}
+    grads = {}
     for k in PARAM_KEYS:
         g = own_grads.get("d" + k, own_grads.get(k))
         if not (isinstance(g, np.ndarray) and g.shape == case.params[k].shape and g.dtype.kind in "iuf"):
             return None
-        expected[k] = case.params[k] - SMALL_LR * g.astype(np.float64)
-    if compare_values(expected, mine, "result", item.rtol, item.atol) is not None:
+        grads["d" + k] = g.astype(np.float64)
+    return sgd_step(case.params, grads, SMALL_LR), mine
+
+
+def _sgd_carried_forward(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case],
+                         why: str) -> ItemResult | None:
+    """Full points when sgd_step fails on the expected gradient dict but is right on the learner's own
+    backward's result (keys named like the parameters, say): that slip is backward's, charged there."""
+    own = _step_on_own_gradients(item, run, cases[0])
+    if own is None or compare_values(own[0], own[1], "result", item.rtol, item.atol) is not None:
         return None
     return _finish(item, exercise, item.points,
                    f"sgd_step is right on your own backward's gradients, so it keeps its points (error carried "
                    f"forward from backward); on the expected gradient dict: {why}", [],
                    {"keys": {"step": "carried_forward"}, "first_wrong_step": "backward"}, None,
-                   _modified(item, run, cases))
+                   _changes(item, run, cases))
 
 
 def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Case]) -> ItemResult:
     evidence: dict[str, Any] = {"cases": [dict(c.shape(), lam=c.lam, large=c.large) for c in cases]}
-    modified = _modified(item, run, cases)
+    changes = _changes(item, run, cases)
     for i, case in enumerate(cases):
         got = decoded(run.outcomes.get(f"{item.name}#{i}"))[1]
         grads = _grads_for(item, case)
@@ -381,7 +382,7 @@ def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Ca
             evidence["keys"] = {"step": "wrong"}
             return _finish(item, exercise, 0.0, f"{mismatch.message}{hint} (network with {case.describe()}, "
                                                 f"lr={case.lr:g})", list(mismatch.table), evidence,
-                           "sgd_uphill" if "uphill" in hint else f"numeric_{mismatch.kind}", modified)
+                           "sgd_uphill" if "uphill" in hint else f"numeric_{mismatch.kind}", changes)
     details = []
     case = cases[0]
     before = _reference_loss(item, case, dict(case.params))
@@ -393,14 +394,10 @@ def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Ca
         if not after < before:
             return _finish(item, exercise, 0.0, f"a small step (lr={SMALL_LR:g}) along the true gradient should "
                                                 f"decrease the loss, but it went from {before:.6g} to {after:.6g}",
-                           [], evidence, "sgd_no_descent", modified)
-    own_ok, own_grads = decoded(run.outcomes.get(f"{item.name}#own-grads"))
-    mine_ok, mine = decoded(run.outcomes.get(f"{item.name}#own"))
-    usable = own_ok and mine_ok and isinstance(own_grads, dict) and isinstance(mine, dict) and all(
-        isinstance(own_grads.get("d" + k), np.ndarray) and own_grads["d" + k].shape == case.params[k].shape
-        and own_grads["d" + k].dtype.kind in "iuf" for k in PARAM_KEYS)
-    if usable:
-        expected = {k: case.params[k] - SMALL_LR * np.asarray(own_grads["d" + k], dtype=np.float64) for k in PARAM_KEYS}
+                           [], evidence, "sgd_no_descent", changes)
+    own = _step_on_own_gradients(item, run, case)
+    if own is not None:
+        expected, mine = own
         if compare_values(expected, mine, "result", item.rtol, item.atol) is None:
             after = _reference_loss(item, case, {k: np.asarray(mine[k], dtype=np.float64) for k in PARAM_KEYS})
             evidence["own_gradients"] = {"before": before, "after": after}
@@ -410,4 +407,4 @@ def _check_sgd(item: BackpropItem, run: RunResult, exercise: str, cases: list[Ca
         else:
             details.append("applied to your own backward's gradients, sgd_step does not give θ - lr·(your gradients)")
     return _finish(item, exercise, item.points, f"right on all {len(cases)} networks; a small step decreases "
-                                                f"the loss", details, evidence, None, modified)
+                                                f"the loss", details, evidence, None, changes)

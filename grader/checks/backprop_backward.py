@@ -41,12 +41,12 @@ from .backprop_cases import (
     is_number,
     losses_close,
     make_cases,
-    modified_arguments,
     params_wire,
     wire,
 )
 from .backprop_diagnosis import FIT_TOL, Diagnosis, diagnose_bias, diagnose_weight, fit
 from .common import outcome_problem, result
+from .in_place import changed_arguments, charge
 
 #: gradients in the order backpropagation computes them ("which step first went wrong")
 BACKPROP_ORDER = ("dW2", "db2", "dW1", "db1")
@@ -98,7 +98,8 @@ class _Outputs:
     first use and kept for the rest of one check; a callable that fails on a network gives None."""
 
     def __init__(self, item: BackpropItem, cases: list[Case]) -> None:
-        self.item, self.cases, self.memo = item, cases, {}  # type: ignore[var-annotated]
+        self.item, self.cases = item, cases
+        self.memo: dict[tuple[Any, ...], Any] = {}
 
     def mistake(self, index: int, case: int) -> Any:
         key = ("mistake", index, case)
@@ -134,7 +135,7 @@ def _diagnose(item: BackpropItem, key: str, cases: list[Case], got: list[dict[st
     if first.kind not in ("shape", "values"):
         return None
     if first.kind == "shape":
-        for c, g, r in zip(cases, got, refs):
+        for g, r in zip(got, refs):
             value = g[key]
             if isinstance(value, np.ndarray) and value.ndim == 2 and value.T.shape == r[key].shape and \
                     compare_arrays(r[key], value.T, key, item.rtol, item.atol, SCALE_FLOOR) is None:
@@ -277,24 +278,15 @@ def _check(item: BackpropItem, run: RunResult, exercise: str) -> ItemResult:
         agree = " and agree with finite differences of your loss" if consistent and all(consistent.values()) else ""
         feedback = f"dW1, db1, dW2 and db2 are right on all {len(cases)} networks{agree}"
         diagnosis = None
-    modified: list[str] = []
+    changes = []
     for i, case in enumerate(cases):
         w = case_wire(item, i)
-        for name in modified_arguments(("X", "Y", "params", "lam"), (w["X"], w["Y"], w["params"], w["lam"]),
-                                       (case.X, case.Y, case.params, case.lam), run.outcomes.get(f"{item.name}#{i}")):
-            if name not in modified:
-                modified.append(name)
-    if modified:
-        was_right = earned >= item.points
-        earned *= 0.5
-        note = (f"backward changed the caller's {' and '.join(modified)} in place (half the points): "
-                f"compute new arrays instead of using -=, += or *= on what you were given")
-        feedback = note if was_right else f"{feedback}; also, {note}"
-        diagnosis = diagnosis or "modified_input"
-        evidence["modified"] = modified
+        changes += changed_arguments(("X", "Y", "params", "lam"), (case.X, case.Y, case.params, case.lam),
+                                     run.outcomes.get(f"{item.name}#{i}"), (w["X"], w["Y"], w["params"], w["lam"]))
     passed = earned >= item.points
-    return result(item, exercise, passed=passed, points=round(earned, 6), feedback=feedback, details=tuple(details),
-                  diagnosis=None if passed else diagnosis, evidence=evidence)
+    verdict = result(item, exercise, passed=passed, points=round(earned, 6), feedback=feedback,
+                     details=tuple(details), diagnosis=None if passed else diagnosis, evidence=evidence)
+    return charge(item, verdict, changes)
 
 
 def _not_a_gradient_dict(value: Any) -> tuple[str, str] | None:
@@ -313,7 +305,7 @@ def _keys_sharing(key: str, wrong: list[str], diagnoses: dict[str, Diagnosis | N
     d = diagnoses.get(key)
     if d is None:
         return key
-    return ", ".join(k for k in wrong if diagnoses.get(k) is not None and diagnoses[k].tag == d.tag)  # type: ignore[union-attr]
+    return ", ".join(k for k in wrong if (other := diagnoses.get(k)) is not None and other.tag == d.tag)
 
 
 def _add_maps(item: BackpropItem, evidence: dict[str, Any], cases: list[Case], got: list[dict[str, Any]],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import weakref
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,7 +26,6 @@ import numpy as np
 
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
-from ..numeric import compare_values
 from ..sandbox import CallOutcome
 from ..spec import BackpropItem
 
@@ -195,26 +193,10 @@ def decoded(outcome: CallOutcome | None) -> tuple[bool, Any]:
     return answer
 
 
-def modified_arguments(names: Sequence[str], sent: Sequence[Any], originals: Sequence[Any],
-                       outcome: CallOutcome | None) -> list[str]:
-    """Names of the arguments the learner's call changed in place.
-
-    ``sent`` are the wire values the call was given: an argument reported back
-    with exactly the same encoding is unchanged without decoding it.
-    """
-    if outcome is None or outcome.args_after is None:
-        return []
-    changed = []
-    for name, wire_before, before, after in zip(names, sent, originals, outcome.args_after):
-        if after == wire_before:
-            continue
-        try:
-            value = decode_value(after)
-        except DecodeError:
-            continue
-        if compare_values(before, value, name, 0.0, 0.0) is not None:
-            changed.append(name)
-    return changed
+def sgd_step(params: dict[str, np.ndarray], grads: dict[str, Any], lr: float) -> dict[str, np.ndarray]:
+    """θ - η·∇J for every parameter (``grads`` keyed ``dW1``...): the one step rule every check of
+    ``sgd_step`` compares with (on the reference's gradients, the learner's own, uphill or without η)."""
+    return {k: v - lr * np.asarray(grads["d" + k], dtype=np.float64) for k, v in params.items()}
 
 
 def losses_close(a: float, b: float, rtol: float) -> bool:

@@ -12,7 +12,7 @@ s (−1 is a sign error, m a missing 1/m); (1, 0) regularisation missing;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,8 +120,8 @@ def diagnose_loss(values: Sequence[float], parts: Sequence[tuple[float, float, f
     """Name the mistake in a wrong loss from (data, reg, bias_reg) parts of the reference, per case."""
     tol = 1e-5
 
-    def matches(model: object) -> bool:
-        return all(abs(v - model(p, m, n)) <= tol * max(1.0, abs(v))  # type: ignore[operator]
+    def matches(model: Callable[[tuple[float, float, float], int, int], float]) -> bool:
+        return all(abs(v - model(p, m, n)) <= tol * max(1.0, abs(v))
                    for v, p, m, n in zip(values, parts, ms, n_outs))
 
     models = [

@@ -15,6 +15,7 @@ from ..results import ItemResult
 from ..sandbox import Call, RunResult
 from ..spec import NumericItem
 from .common import outcome_problem, result
+from .in_place import Change, changed_arguments, charge
 from .numeric_review import review
 
 
@@ -44,20 +45,23 @@ def _fmt_args(case: tuple[Any, ...]) -> str:
 
 
 def check(item: NumericItem, run: RunResult, exercise: str) -> ItemResult:
-    """All cases must match the reference; then authored mistakes, convergence and warnings are reviewed."""
-    return review(item, run, exercise, _check_cases(item, run, exercise))
-
-
-def _check_cases(item: NumericItem, run: RunResult, exercise: str) -> ItemResult:
-    """All cases must match the reference; the first failing case is described."""
+    """All cases must match the reference; then authored mistakes, convergence and warnings are reviewed,
+    and a change to the caller's arguments is charged (:mod:`.in_place`)."""
     cases = item_cases(item)
+    verdict = review(item, run, exercise, _check_cases(item, run, exercise, cases), cases)
+    return charge(item, verdict, _changes(item, run, cases))
+
+
+def _check_cases(item: NumericItem, run: RunResult, exercise: str, cases: list[tuple[Any, ...]]) -> ItemResult:
+    """All cases must match the reference; the first failing case is described."""
     for i, case in enumerate(cases):
         outcome = run.outcomes.get(f"{item.name}#{i}")
         problem = outcome_problem(item, exercise, outcome)
         if problem:
             return problem
+        assert outcome is not None  # outcome_problem reports a missing outcome
         try:
-            got = decode_value(outcome.value)  # type: ignore[union-attr]
+            got = decode_value(outcome.value)
         except DecodeError as exc:
             return result(item, exercise, passed=False, diagnosis="unreadable",
                           feedback=f"{item.name} returned something the grader refuses to read: {exc}")
@@ -70,19 +74,18 @@ def _check_cases(item: NumericItem, run: RunResult, exercise: str) -> ItemResult
             return result(item, exercise, passed=False, diagnosis=f"numeric_{mismatch.kind}",
                           feedback=f"{item.name}({_fmt_args(case)}): {mismatch.message}",
                           details=mismatch.table, evidence=evidence)
-        if item.check_unmodified and outcome.args_after is not None:  # type: ignore[union-attr]
-            names = item.parameters
-            for j, (before, after) in enumerate(zip(case, outcome.args_after)):  # type: ignore[union-attr]
-                try:
-                    after_value = decode_value(after)
-                except DecodeError:
-                    continue
-                if compare_values(before, after_value, f"argument {j + 1}", 0.0, 0.0):
-                    name = f"`{names[j]}`" if j < len(names) else f"{j + 1}"
-                    return result(item, exercise, passed=False, diagnosis="modified_input",
-                                  feedback=f"{item.name} changed its argument {name} in place; "
-                                           f"work on a copy and return a new value")
     return result(item, exercise, passed=True, feedback=f"correct on all {len(cases)} test inputs")
+
+
+def _changes(item: NumericItem, run: RunResult, cases: list[tuple[Any, ...]]) -> list[Change]:
+    """The arguments the learner's calls changed in place, over every case."""
+    if not item.check_unmodified:
+        return []
+    changes = []
+    for i, case in enumerate(cases):
+        names = [*item.parameters, *(f"argument {j + 1}" for j in range(len(item.parameters), len(case)))]
+        changes += changed_arguments(names, case, run.outcomes.get(f"{item.name}#{i}"))
+    return changes
 
 
 def _error_map(want: Any, got: Any, item: NumericItem) -> dict[str, Any]:

@@ -6,9 +6,9 @@ of :mod:`grader.checks.numeric` and refines it with what the item's spec asks:
 * ``mistakes=[mistake(callable, feedback, tag)]``: when the learner's outputs
   match a known wrong function's outputs on every case, the authored feedback
   replaces the generic "entries differ" line;
-* ``converges_to=value`` (an item option): for trajectory items such as
-  gradient descent, a wrong trajectory is also judged by where it ends;
-* ``no_warnings=True`` or a hint string (an item option): a warning raised
+* ``converges_to=value``: for trajectory items such as gradient descent, a
+  wrong trajectory is also judged by where it ends;
+* ``no_warnings=True`` or a hint string: a warning raised
   during the learner's call (overflow in ``np.exp``) fails an otherwise right
   answer; underflow to 0 is ignored.
 
@@ -86,7 +86,7 @@ def _last_number(value: Any) -> float | None:
 
 def convergence_note(item: NumericItem, cases: Sequence[tuple[Any, ...]], outputs: Sequence[Any]) -> str | None:
     """Where a wrong trajectory ends, when the reference's own trajectory reaches ``converges_to``."""
-    target = item.options.get("converges_to")
+    target = item.converges_to
     if target is None:
         return None
     for case, got in zip(cases, outputs):
@@ -115,15 +115,14 @@ def warning_lines(item: NumericItem, run: RunResult, n_cases: int) -> list[str]:
     return list(seen.values())
 
 
-def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult) -> ItemResult:
-    """Refine ``verdict`` with the item's authored mistakes, convergence target and warning rule."""
+def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult,
+           cases: Sequence[tuple[Any, ...]]) -> ItemResult:
+    """Refine ``verdict`` (judged on ``cases``) with the item's authored mistakes, convergence target and
+    warning rule."""
     if verdict.status not in ("passed", "failed") or verdict.diagnosis not in _REFINABLE:
         return verdict
-    from .numeric import item_cases  # numeric imports this module: resolve at call time
-
-    cases = item_cases(item)
     outputs = learner_outputs(item, run, len(cases))
-    warned = tuple(warning_lines(item, run, len(cases))) if item.options.get("no_warnings") else ()
+    warned = tuple(warning_lines(item, run, len(cases))) if item.no_warnings else ()
     if verdict.status == "failed" and outputs is not None:
         found = matching_mistake(item, cases, outputs)
         if found is not None:
@@ -135,7 +134,7 @@ def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult
                                        evidence={**verdict.evidence, "converges": False})
     if warned and verdict.status == "passed":
         first = warned[0].split(": ", 1)[1]
-        rule = item.options.get("no_warnings")
+        rule = item.no_warnings
         hint = rule if isinstance(rule, str) else "make it work without warnings for large inputs"
         return dataclasses.replace(
             verdict, status="failed", points=0.0, diagnosis="runtime_warning", details=warned,

@@ -17,16 +17,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
-    import tomli as tomllib  # type: ignore[no-redef]
 
 from .. import diagnosis, equivalence
 from ..parsing import ParseError, describe_reading, parse_expression
@@ -34,38 +28,15 @@ from ..results import ItemResult
 from ..sandbox import Call
 from ..spec import QuizItem
 from .common import result
+from .inputs import Sheet, read_sheet, unknown_sections
 from .symbolic import expression_evidence
 
-
-@dataclass(frozen=True)
-class Sheet:
-    """A parsed quiz file: the answer tables, or why the file could not be read."""
-
-    tables: Mapping[str, Any] = field(default_factory=dict)
-    error: str | None = None
+__all__ = ["Sheet", "calls", "check", "read_sheet", "reference_sheet", "reference_text", "unknown_sections"]
 
 
 def calls(item: QuizItem) -> list[Call]:
     """A quiz question runs no learner code."""
     return []
-
-
-def read_sheet(text: str) -> Sheet:
-    """Parse the quiz file's text strictly; a malformed file becomes ``Sheet(error=...)``."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return Sheet(error=f"your quiz file is not valid TOML: {exc}; fix that line and grade again "
-                           f"(strings need double quotes: answer = \"2x\")")
-    except RecursionError:
-        return Sheet(error="your quiz file is nested too deeply to read")
-    return Sheet(tables=doc)
-
-
-def unknown_sections(sheet: Sheet, items: Sequence[QuizItem]) -> list[str]:
-    """Top-level names in the file that are not questions (typos such as ``[d_exp_ng]``)."""
-    names = {i.name for i in items}
-    return [k for k in sheet.tables if k not in names]
 
 
 def reference_sheet(items: Sequence[QuizItem]) -> str:
@@ -145,7 +116,7 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return problem
     reading = f"we read your answer as {describe_reading(answer)}"
     reference = item.reference(*_symbols(item).values())
-    common = {"answer": text[:400], "expected": describe_reading(reference), "details": (reading,)}
+    common: dict[str, Any] = {"answer": text[:400], "expected": describe_reading(reference), "details": (reading,)}
     used = sorted({type(f).__name__ for f in answer.atoms(sp.Function)} & set(item.must_not_use))
     if used:
         return result(item, exercise, passed=False, diagnosis="function_not_allowed",
@@ -189,7 +160,7 @@ def _check_number(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return problem
     got = _number(answer)
     want = float(sp.sympify(item.reference()))
-    common = {"answer": text[:400], "expected": f"{want:g}",
+    common: dict[str, Any] = {"answer": text[:400], "expected": f"{want:g}",
               "details": (f"we read your answer as {describe_reading(answer)}",)}
     if got is None:
         return result(item, exercise, passed=False, diagnosis="not_a_number",
@@ -212,12 +183,12 @@ _LETTERS = re.compile(r"[\s,;/&]+|\band\b")
 def _chosen(raw: Any) -> list[str] | None:
     parts = raw if isinstance(raw, list) else _LETTERS.split(str(raw).strip().lower())
     out = []
-    for p in parts:
-        if not isinstance(p, str):
+    for part in parts:
+        if not isinstance(part, str):
             return None
-        p = p.strip().lower().strip("()[].")
-        if p:
-            out.append(p)
+        letter = part.strip().lower().strip("()[].")
+        if letter:
+            out.append(letter)
     return out
 
 
@@ -234,7 +205,7 @@ def _check_choice(item: QuizItem, raw: Any, exercise: str) -> ItemResult:
                       feedback=f"{bad[0][:20]!r} is not one of the choices: answer with "
                                f"{', '.join(valid[:-1])} or {valid[-1]}")
     got, want = set(chosen), _letters_of(item.reference())
-    common = {"answer": ", ".join(sorted(got)), "expected": ", ".join(sorted(want))}
+    common: dict[str, Any] = {"answer": ", ".join(sorted(got)), "expected": ", ".join(sorted(want))}
     if got == want:
         return result(item, exercise, passed=True, feedback="correct", **common)
     for m in item.mistakes:

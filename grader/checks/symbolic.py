@@ -18,7 +18,7 @@ from ..encoding import Unsupported, decode_value, encode_symbol, encode_value
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
 from ..parsing import describe_reading
-from ..results import ItemResult
+from ..results import ItemResult, Status
 from ..sandbox import Call, RunResult
 from ..spec import SymbolicItem, Variable
 from .common import forbidden_feedback, outcome_problem, result
@@ -71,7 +71,8 @@ def _forbidden_nodes(expr: Any, item: SymbolicItem) -> str | None:
     for f in expr.atoms(sp.core.function.AppliedUndef):
         helper = _HELPER_NODES.get(type(f).__name__)
         if helper in item.forbid:
-            return forbidden_feedback((type(f).__name__,)) + f" (your answer contains an unevaluated {type(f).__name__})"
+            name = type(f).__name__
+            return forbidden_feedback((name,)) + f" (your answer contains an unevaluated {name})"
     return None
 
 
@@ -86,7 +87,7 @@ def _stray_variables(expr: Any, item: SymbolicItem) -> str | None:
 
 
 def _compare_one(item: SymbolicItem, reference: Any, answer: Any, symbols: dict[str, sp.Symbol],
-                 label: str = "") -> tuple[str, str, str | None, equivalence.Verdict | None]:
+                 label: str = "") -> tuple[Status, str, str | None, equivalence.Verdict | None]:
     """(status, feedback, diagnosis, verdict) for one scalar component."""
     problem = _type_problem(answer, item) if not isinstance(answer, (int, float)) or not sp.sympify(
         reference).is_number else None
@@ -149,7 +150,8 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
         return problem
     symbols = symbols_for(item)
     try:
-        answer = decode_value(outcome.value, symbols)  # type: ignore[union-attr]
+        assert outcome is not None  # outcome_problem reports a missing outcome
+        answer = decode_value(outcome.value, symbols)
     except DecodeError as exc:
         return result(item, exercise, passed=False, diagnosis="unreadable",
                       feedback=f"{item.name} returned something the grader refuses to read: {exc}")
@@ -189,7 +191,7 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
     # both sides as plain trees: the report draws them (and the curves of a wrong single expression)
     evidence = {**evidence, **expression_evidence(answer, reference, item.variables,
                                                   plot=ref_parts is None and status != "passed")}
-    return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+    return result(item, exercise, passed=status == "passed", status=status,
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
                   evidence=evidence)
 
