@@ -27,7 +27,7 @@ from .gradebook import now, result_to_json
 from .grading import Runner, grade_file
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
-from .sandbox import Limits
+from .runtypes import Limits
 
 
 def exercise_version(ex: Exercise) -> str:

@@ -127,7 +127,7 @@ def grade_command(file: Path, exercise: str | None, json_path: Path | None, json
     from .grading import grade_file
     from .render import classroom as classroom_render
     from .render import gradescope, html, junit, prairielearn, terminal
-    from .sandbox import Limits
+    from .runtypes import Limits
 
     if classroom and not os.environ.get("GITHUB_OUTPUT"):
         raise UsageError(classroom_render.NO_OUTPUT)
@@ -182,7 +182,7 @@ def batch_command(submissions: Path, out: Path, jobs: int | None, regrade: bool,
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
     from .batch import BatchOptions, default_jobs, run_batch, summary_lines
     from .render.progress import Progress
-    from .sandbox import Limits
+    from .runtypes import Limits
 
     options = BatchOptions(out, jobs or default_jobs(), regrade, Limits(wall_seconds=timeout))
     progress = Progress()
@@ -225,7 +225,7 @@ def gradescope_run_command(root: Path, exercise: str, timeout: float, catalog: P
     from .bundle import autograde
     from .catalogue import find_catalogue, get_exercise
     from .render import terminal
-    from .sandbox import Limits
+    from .runtypes import Limits
 
     done = autograde(root, get_exercise(exercise, find_catalogue(catalog)), Limits(wall_seconds=timeout))
     click.echo(terminal.render(done.result, color=False) if done.result else f"not graded: {done.problem}")

@@ -13,7 +13,8 @@ from .checks import checker_for
 from .checks.common import result
 from .errors import UsageError
 from .results import ExerciseResult, ItemResult
-from .sandbox import Call, Limits, RunResult, run_calls
+from .runtypes import Call, Limits, RunResult
+from .sandbox import run_calls
 
 #: how learner code is run: ``runner(path, calls, limits) -> RunResult`` (batch grading passes a pooled one)
 Runner = Callable[[Path, Sequence[Call], "Limits | None"], RunResult]

@@ -13,7 +13,7 @@ from grader import isolation
 from grader.forkserver import SandboxPool
 from grader.grading import grade_file
 from grader.results import ExerciseResult
-from grader.sandbox import Limits
+from grader.runtypes import Limits
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 #: small limits keep the suite fast (CPU well below wall time, so a loaded machine still hits CPU first); the fork bomb is bounded by ``processes`` (private uid, bwrap mode)

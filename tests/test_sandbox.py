@@ -10,7 +10,8 @@ import pytest
 
 from grader import isolation
 from grader.errors import UsageError
-from grader.sandbox import Call, Limits, run_calls
+from grader.runtypes import Call, Limits
+from grader.sandbox import run_calls
 
 from .conftest import ROOT
 from .hostile_support import HOSTILE_LIMITS, bwrap_or_skip

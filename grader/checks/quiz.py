@@ -32,7 +32,7 @@ from .. import diagnosis, equivalence
 from ..illustrate import illustrate
 from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
-from ..sandbox import Call
+from ..runtypes import Call
 from ..spec import QuizItem
 from .common import result
 

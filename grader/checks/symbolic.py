@@ -19,7 +19,7 @@ from ..evaluate import TooLarge, tree_size
 from ..illustrate import illustrate
 from ..parsing import describe_reading
 from ..results import ItemResult
-from ..sandbox import Call, RunResult
+from ..runtypes import Call, RunResult
 from ..spec import SymbolicItem
 from .common import forbidden_feedback, outcome_problem, result
 
