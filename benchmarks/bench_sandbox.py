@@ -18,7 +18,8 @@ from grader import isolation
 from grader.catalogue import find_catalogue, load_catalogue
 from grader.checks import checker_for
 from grader.forkserver import SandboxPool
-from grader.sandbox import Limits, run_calls
+from grader.runtypes import Limits
+from grader.sandbox import run_calls
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -89,8 +89,8 @@ def install_guards() -> None:
     fn_mod.diff = sympy.diff
     int_mod.integrate = sympy.integrate
     for cls, name in ((sympy.Derivative, "Derivative"), (sympy.Subs, "Subs"), (sympy.Integral, "integrate")):
-        cls.__new__ = staticmethod(_guard(name, cls.__new__))  # type: ignore[method-assign]
-    sympy.Expr.diff = _guard("diff", sympy.Expr.diff)  # type: ignore[method-assign]
+        cls.__new__ = staticmethod(_guard(name, cls.__new__))
+    sympy.Expr.diff = _guard("diff", sympy.Expr.diff)
 
 
 class _BlockGraderImports(importlib.abc.MetaPathFinder):
@@ -145,7 +145,7 @@ class _Warnings:
 
 def _resolve(arg: Any, results: dict[str, Any]) -> Any:
     if isinstance(arg, dict) and arg.get("t") == "ref":
-        value = results.get(arg.get("id"))
+        value = results.get(str(arg.get("id")))
         key = arg.get("key")
         if key is not None and isinstance(value, dict):
             value = value.get(key)
@@ -177,7 +177,8 @@ def run(job: dict[str, Any], out: Any) -> None:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
         signal.setitimer(signal.ITIMER_REAL, 0)
     except CallTimeout:
-        emit({"ev": "import", "ok": False, "error": {"type": "Timeout", "message": "importing the file took too long", "frames": []}})
+        emit({"ev": "import", "ok": False,
+              "error": {"type": "Timeout", "message": "importing the file took too long", "frames": []}})
         return
     except BaseException as exc:  # the learner's file failed to import: report it as data
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -200,7 +201,8 @@ def run(job: dict[str, Any], out: Any) -> None:
         func = getattr(module, call["function"], None)
         if not callable(func):
             emit({"ev": "done", "id": cid, "ok": False, "missing": True, "used": [],
-                  "error": {"type": "MissingFunction", "message": f"no function named {call['function']}", "frames": []}})
+                  "error": {"type": "MissingFunction", "message": f"no function named {call['function']}",
+                            "frames": []}})
             continue
         started = time.perf_counter()
         caught = _Warnings(learner_file)
@@ -222,7 +224,8 @@ def run(job: dict[str, Any], out: Any) -> None:
         except CallTimeout:
             timed_out.add(call["function"])
             event = {"ev": "done", "id": cid, "ok": False, "timeout": True,
-                     "error": {"type": "Timeout", "message": f"{call['function']} ran for more than {call.get('timeout', 10):g} s", "frames": []}}
+                     "error": {"type": "Timeout", "frames": [],
+                               "message": f"{call['function']} ran for more than {call.get('timeout', 10):g} s"}}
         except BaseException as exc:  # learner failure, including SystemExit/KeyboardInterrupt
             event = {"ev": "done", "id": cid, "ok": False, "error": _error(exc, learner_file)}
         _FORBIDDEN_NOW.clear()

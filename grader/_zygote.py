@@ -162,7 +162,7 @@ def _run_job(sock: socket.socket, msg: dict[str, Any], scratch: str, pid1: bool,
     pid = os.fork()
     if pid == 0:
         _become_learner(msg, workdir, pipes, sock)
-    for r, w in pipes:
+    for _, w in pipes:
         os.close(w)
     send(sock, {"pid": pid}, [r for r, _ in pipes])
     for r, _ in pipes:
@@ -172,8 +172,8 @@ def _run_job(sock: socket.socket, msg: dict[str, Any], scratch: str, pid1: bool,
     alive = True
     try:
         while status is None:
-            ready, _, _ = select.select([pidfd, sock], [], [])
-            if sock in ready:
+            ready, _, _ = select.select([pidfd, sock.fileno()], [], [])
+            if sock.fileno() in ready:
                 order, _ = recv(sock)
                 if order is None:
                     alive = False
@@ -182,7 +182,7 @@ def _run_job(sock: socket.socket, msg: dict[str, Any], scratch: str, pid1: bool,
                         kill(pid, signal.SIGKILL)
                     except (ProcessLookupError, PermissionError):
                         pass
-            if pidfd in ready or sock in ready:
+            if pidfd in ready or sock.fileno() in ready:
                 _, wstatus = os.waitpid(pid, 0)
                 status = os.waitstatus_to_exitcode(wstatus)
     finally:

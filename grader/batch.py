@@ -37,8 +37,8 @@ from .catalogue import Exercise
 from .errors import UsageError
 from .gradebook import Gradebook, now, result_from_json, result_to_json
 from .layouts import Discovery, Submission
+from .runtypes import Limits
 from .safe_text import printable
-from .sandbox import Limits
 
 ProgressHook = Callable[[int, int, str], None]
 _Payload = tuple[str, str, str]
@@ -99,8 +99,9 @@ class _Scheduler:
     """Feeds submissions to a process pool a few at a time and records each result as it arrives."""
 
     def __init__(self, book: Gradebook, exercises: dict[str, Exercise], versions: dict[str, str],
-                 options: BatchOptions, total: int, progress: ProgressHook | None) -> None:
+                 options: BatchOptions, total: int, progress: ProgressHook | None, lock_fd: int | None = None) -> None:
         self.book, self.exercises, self.options = book, exercises, options
+        self.lock_fd = lock_fd  # the workers close their inherited copy: the lock is the parent's alone
         self.versions = versions
         self.total, self.progress = total, progress
         self.graded = 0
@@ -123,7 +124,8 @@ class _Scheduler:
     def _pool(self, jobs: int) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("fork")  # workers inherit the parent's sympy/numpy imports
         return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                   initargs=(self.exercises, self.options.limits, self.options.out, os.getpid()))
+                                   initargs=(self.exercises, self.options.limits, self.options.out, os.getpid(),
+                                             self.lock_fd))
 
     def _record(self, sub: Submission, payload: _Payload) -> None:
         text, began, problem = payload
@@ -220,14 +222,18 @@ def _warm_up(exercises: Iterable[Exercise]) -> None:
 
 
 @contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """Hold a lock on the output folder so two batches never grade into it at once (released even on kill -9)."""
+def _exclusive(out: Path) -> Iterator[int]:
+    """Hold a lock on the output folder so two batches never grade into it at once (released even on kill -9).
+
+    Yields the lock's file descriptor: forked workers inherit it and must close it (a ``flock`` lasts
+    as long as any copy of the descriptor is open), so the lock dies with this process alone.
+    """
     with open(out / ".batch.lock", "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise UsageError(f"another grader batch is writing to {out}; wait for it to finish") from None
-        yield
+        yield fh.fileno()
 
 
 def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions,
@@ -237,11 +243,11 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     options.out.mkdir(parents=True, exist_ok=True)
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
     interrupted = False
-    with _exclusive(options.out), Gradebook(options.out / "gradebook.sqlite") as book:
+    with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book:
         versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
         todo, skipped = plan(discovery, versions, book, options.regrade)
         run_id = book.start_run(options.jobs, len(todo), skipped)
-        sched = _Scheduler(book, used, versions, options, len(todo), progress)
+        sched = _Scheduler(book, used, versions, options, len(todo), progress, lock_fd)
         try:
             if todo:
                 _warm_up(used.values())

@@ -4,11 +4,16 @@ A worker is forked from the batch's parent after the heavy imports, keeps one
 sandbox runner (a pool when the sandbox offers one) for its whole life so
 caches stay warm, writes each learner's HTML report, and sends the result back
 as JSON text. It ignores Ctrl-C (the parent handles it), stops its sandboxed
-run on SIGTERM, and exits on its own soon after the parent dies (``kill -9``).
+run on SIGTERM, and dies with the parent: the kernel sends it SIGTERM when the
+parent dies (``kill -9``, the OOM killer), and it then stops its sandboxed run
+and exits at once (its fork server follows when the control socket closes). It
+never holds the output folder's lock: the parent's lock file descriptor, inherited
+by the fork, is closed first thing.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import multiprocessing.util
@@ -16,6 +21,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,7 @@ from .gradebook import now, result_to_json
 from .grading import Runner, grade_file
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
-from .sandbox import Limits
+from .runtypes import Limits
 
 
 def exercise_version(ex: Exercise) -> str:
@@ -71,22 +77,38 @@ class _Worker:
     limits: Limits
     runner: Runner | None
     out: Path
+    parent: int
+    close: Callable[[], None] = lambda: None  # stops this worker's fork server
 
 
 _STATE: _Worker | None = None
 
 
-def _make_runner(limits: Limits) -> Runner | None:
-    """This worker's fork-server sandbox (imports paid once), or None for a fresh sandboxed child per run."""
+def _make_runner(limits: Limits) -> tuple[Runner | None, Callable[[], None]]:
+    """This worker's fork-server sandbox (imports paid once) and how to stop it; (None, no-op) for a fresh
+    sandboxed child per run."""
     try:
         from .forkserver import SandboxPool
 
         pool = SandboxPool(limits)
         pool.__enter__()
     except Exception:  # no fork server on this machine: grading still works, one fresh child per submission
-        return None
+        return None, lambda: None
     multiprocessing.util.Finalize(pool, pool.close, exitpriority=10)
-    return pool.run
+    return pool.run, pool.close
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGTERM when the parent dies; exit now if it already has (it died before we asked)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the watchdog thread below still notices, a little later
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _watch_parent(parent: int) -> None:
@@ -97,17 +119,32 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+class _Orphaned(SystemExit):
+    """Raised in the main thread when the parent died: unwinds the current run's cleanup, then the worker ends."""
+
+
 def _on_term(signum: int, frame: Any) -> None:
+    st = _STATE
+    if st is not None and os.getppid() != st.parent:
+        raise _Orphaned(128 + signum)
     raise SystemExit(128 + signum)  # run_calls' ``finally`` kills the sandboxed process group
 
 
-def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, parent: int) -> None:
-    """Process-pool initializer: signals, the parent watchdog, and this worker's sandbox runner."""
-    global _STATE
+def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, parent: int,
+                lock_fd: int | None = None) -> None:
+    """Process-pool initializer: drop the parent's lock, die with the parent, signals, this worker's sandbox."""
+    global _STATE  # noqa: PLW0603 - one worker state per process, set once by the pool's initializer
+    if lock_fd is not None:  # the output folder's lock belongs to the parent alone
+        try:
+            os.close(lock_fd)
+        except OSError:
+            pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
+    _die_with_parent(parent)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    _STATE = _Worker(exercises, limits, _make_runner(limits), out)
+    runner, close = _make_runner(limits)
+    _STATE = _Worker(exercises, limits, runner, out, parent, close)
 
 
 def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
@@ -119,6 +156,9 @@ def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str
     started = now()
     try:
         result = dataclasses.replace(grade_file(path, ex, st.limits, runner=st.runner), submission=relpath)
+    except _Orphaned:  # the run's sandbox is stopped; nobody is left to send a result to
+        st.close()
+        os._exit(1)
     except UsageError as exc:
         result = unreadable_result(ex, relpath, str(exc).replace(path, relpath))
     except Exception as exc:  # a grader bug costs this submission, never the batch

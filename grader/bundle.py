@@ -36,7 +36,7 @@ from . import __version__
 from .catalogue import Exercise, match_file_name
 from .errors import GraderError, UsageError
 from .results import ExerciseResult
-from .sandbox import Limits
+from .runtypes import Limits
 
 PACKAGE = Path(__file__).resolve().parent
 SKIP_PARTS = {"__pycache__", "_catalog", ".mypy_cache", ".pytest_cache"}

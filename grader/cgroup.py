@@ -36,6 +36,16 @@ class Cgroup:
         for d in self.dirs:
             (d / "cgroup.procs").write_text(pid)
 
+    def members(self) -> list[int]:
+        """The pids in the group now (so the caller can wait for them once :meth:`remove` killed them)."""
+        pids: set[int] = set()
+        for d in self.dirs:
+            try:
+                pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
+            except (OSError, ValueError):
+                pass
+        return sorted(pids)
+
     def remove(self) -> None:
         """Kill whatever is left in the group and delete it; never raises."""
         for d in self.dirs:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the grading modules load sympy: imported when a command run
     from .batch import BatchOutcome
     from .bundle import Autograded, Bundle
     from .results import ExerciseResult
-    from .sandbox import Limits
+    from .runtypes import Limits
 
 JsonFormat = Literal["gradescope", "prairielearn"]
 SandboxMode = Literal["auto", "bwrap", "rlimits"]
@@ -54,7 +54,7 @@ class GradeOptions:
 
     @property
     def limits(self) -> Limits:
-        from .sandbox import Limits
+        from .runtypes import Limits
 
         return Limits(wall_seconds=self.timeout, sandbox=self.sandbox)
 
@@ -130,7 +130,7 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
           log: Callable[[str], None] = lambda m: None) -> BatchOutcome:
     """Grade the folder (resuming an earlier run) and write the class outputs."""
     from .batch import BatchOptions, default_jobs, run_batch
-    from .sandbox import Limits
+    from .runtypes import Limits
 
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
                             Limits(wall_seconds=options.timeout))
@@ -169,7 +169,7 @@ def gradescope_run(options: AutogradeCommand) -> Autograded:
     """Grade ``root/submission`` into ``root/results/results.json``."""
     from .bundle import autograde
     from .catalogue import find_catalogue, get_exercise
-    from .sandbox import Limits
+    from .runtypes import Limits
 
     exercise = get_exercise(options.exercise, find_catalogue(options.catalog))
     return autograde(options.root, exercise, Limits(wall_seconds=options.timeout))

@@ -15,7 +15,6 @@ One pool serves one thread; a batch runs one pool per worker.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -23,15 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import cgroup, isolation
+from . import isolation, launcher
 from ._zygote import recv, send
 from .errors import GraderError
-from .sandbox import Call, Limits, RunResult, Starter, limits_dict, run_with
-
-#: memory the zygote's control group allows beyond one learner's ``memory_bytes`` (the zygote itself)
-ZYGOTE_MEMORY = 512 << 20
-
-_BOOT = ("import sys; sys.path.insert(0, {root!r}); from grader._zygote import main; main()")
+from .runtypes import Call, Limits, RunResult
+from .sandbox import Starter, run_with
 
 
 class PoolError(GraderError):
@@ -81,11 +76,15 @@ class SandboxPool:
     def __init__(self, limits: Limits | None = None, mode: str | None = None) -> None:
         self.limits = limits or Limits()
         self.mode = isolation.resolve_mode(mode or self.limits.sandbox)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._launched: launcher.Launched | None = None
         self._sock: socket.socket | None = None
-        self._scratch: str | None = None
-        self._cgroup: cgroup.Cgroup | None = None
+        self._learner: int | None = None  # host pid of the learner being run (rlimits mode), pinned for reaping
         self.started = 0  # zygotes started so far (a new one after a dirty or dead one)
+
+    @property
+    def _proc(self) -> subprocess.Popen[bytes] | None:
+        """The first process of the current sandbox (bwrap's, or the zygote itself in rlimits mode)."""
+        return self._launched.proc if self._launched is not None else None
 
     def __enter__(self) -> SandboxPool:
         self._start()
@@ -96,57 +95,39 @@ class SandboxPool:
 
     def _start(self) -> None:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        inner = isolation.python_argv() + ["-c", _BOOT.format(root=isolation.PACKAGE_ROOT),
-                                           str(child_sock.fileno())]
-        if self.mode == "bwrap":
-            argv = isolation.bwrap_argv(inner + [isolation.SCRATCH], uid=isolation.next_uid(),
-                                        scratch_bytes=self.limits.scratch_bytes, as_pid_1=True)
-            cwd, env = None, {"PATH": "/usr/bin:/bin"}
-        else:
-            self._scratch = tempfile.mkdtemp(prefix="grader-pool-")
-            argv, cwd, env = inner + [self._scratch], self._scratch, isolation.child_env(self._scratch)
-        errors = tempfile.TemporaryFile()
-        # the zygote and the one learner it runs at a time share one memory and process budget
-        self._cgroup = cgroup.create(self.limits.memory_bytes + ZYGOTE_MEMORY, self.limits.processes + 8)
-        try:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
-                                          pass_fds=(child_sock.fileno(),), cwd=cwd, env=env,
-                                          start_new_session=True, preexec_fn=self._cgroup and self._cgroup.join)
-        finally:
-            child_sock.close()
-        self._sock = parent_sock
-        parent_sock.settimeout(self.limits.startup_seconds)
-        try:
-            msg, _ = recv(parent_sock)
-        except (OSError, ValueError):
-            msg = None
-        if not isinstance(msg, dict) or not msg.get("ready"):
-            self._discard()
-            errors.seek(0)
-            tail = errors.read()[-500:].decode(errors="replace").strip()
-            raise PoolError(f"the {self.mode} fork server did not start" + (f": {tail}" if tail else ""))
-        errors.close()
+        with tempfile.TemporaryFile() as errors:
+            try:
+                # the zygote and the one learner it runs at a time share one memory and process budget
+                self._launched = launcher.launch(
+                    "grader._zygote", [str(child_sock.fileno())], self.limits, self.mode, workdir_arg=True,
+                    as_pid_1=True, pass_fds=[child_sock.fileno()], rlimits=None,
+                    cgroup_memory=self.limits.memory_bytes + launcher.ZYGOTE_MEMORY,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
+            finally:
+                child_sock.close()
+            self._sock = parent_sock
+            parent_sock.settimeout(self.limits.startup_seconds)
+            try:
+                msg, _ = recv(parent_sock)
+            except (OSError, ValueError):
+                msg = None
+            if not isinstance(msg, dict) or not msg.get("ready"):
+                self._discard()
+                errors.seek(0)
+                tail = errors.read()[-500:].decode(errors="replace").strip()
+                raise PoolError(f"the {self.mode} fork server did not start" + (f": {tail}" if tail else ""))
         parent_sock.settimeout(None)
         self.started += 1
 
     def _discard(self) -> None:
-        """Forget the current zygote (killing it); the next run starts a new one."""
+        """Forget the current zygote: kill it and wait for every process of its sandbox; the next run starts anew."""
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        if self._proc is not None:
-            try:
-                os.killpg(self._proc.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self._proc.wait()
-            self._proc = None
-        if self._cgroup is not None:
-            self._cgroup.remove()
-            self._cgroup = None
-        if self._scratch:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        if self._launched is not None:
+            self._launched.close()
+            self._launched = None
+        self._learner = None
 
     def close(self) -> None:
         """Stop the zygote and everything in its sandbox."""
@@ -154,13 +135,10 @@ class SandboxPool:
 
     def _starter(self, source: str, name: str) -> Starter:
         def start(job: dict[str, Any], limits: Limits) -> _Forked | _Dead:
-            rl = limits_dict(limits)
-            nproc = isolation.process_limit(limits.processes + 1, self.mode)  # + the zygote, same uid
-            unprivileged = nproc is not None
-            rl["processes"] = nproc or 0
+            rl, unprivileged = launcher.learner_rlimits(limits, self.mode, also_counted=1)  # + the zygote, same uid
             order = {"job": job, "limits": rl, "source": source, "name": name, "unprivileged": unprivileged}
             for _ in range(2):  # a zygote found dead is replaced once
-                if self._sock is None or (self._proc is not None and self._proc.poll() is not None):
+                if self._sock is None or self._launched is None or self._launched.proc.poll() is not None:
                     self._discard()
                     self._start()
                 assert self._sock is not None
@@ -172,6 +150,7 @@ class SandboxPool:
                     msg, fds = None, []
                 if isinstance(msg, dict) and len(fds) == 3:
                     self._sock.settimeout(None)
+                    self._pin_learner(msg.get("pid"))
                     return _Forked(self, fds)
                 for fd in fds:
                     os.close(fd)
@@ -179,6 +158,17 @@ class SandboxPool:
             return _Dead()
 
         return start
+
+    def _pin_learner(self, pid: Any) -> None:
+        """In rlimits mode the learner is a host process in its own session: pin it so a discard reaps it."""
+        if self._launched is None:
+            return
+        if self._learner is not None:
+            self._launched.unpin(self._learner)  # the zygote reaped the previous one
+            self._learner = None
+        if self.mode == "rlimits" and isinstance(pid, int) and pid > 0:
+            self._launched.pin(pid)
+            self._learner = pid
 
     def run(self, path: str | os.PathLike[str], calls: Sequence[Call], limits: Limits | None = None) -> RunResult:
         """Run ``calls`` against the learner file at ``path`` in a fresh fork (same contract as ``run_calls``)."""

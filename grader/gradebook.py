@@ -217,5 +217,6 @@ class Gradebook:
         """Every stored submission, by learner then exercise."""
         rows = self.db.execute("SELECT learner, exercise, path, sha256, grader_version, status, problem, "
                                "graded_at, result_json FROM submissions ORDER BY learner, exercise")
-        for r in rows:
-            yield StoredSubmission(*r[:8], result=result_from_json(r[8]))
+        for learner, exercise, path, sha256, version, status, problem, graded_at, result_json in rows:
+            yield StoredSubmission(learner, exercise, path, sha256, version, status, problem, graded_at,
+                                   result_from_json(result_json))

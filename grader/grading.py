@@ -16,7 +16,8 @@ from .checks import Runner, kind_of, learner_input
 from .checks.common import result
 from .errors import UsageError
 from .results import ExerciseResult, ItemResult
-from .sandbox import Limits, run_calls
+from .runtypes import Limits
+from .sandbox import run_calls
 from .spec import ItemSpec
 
 __all__ = ["MAX_SUBMISSION_BYTES", "Runner", "grade_file", "read_submission"]

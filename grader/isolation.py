@@ -16,14 +16,19 @@ Two modes, chosen once per process (``resolve_mode``) and reported in every resu
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
 import itertools
+import json
 import os
 import resource
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -145,11 +150,14 @@ def catalogue_masks() -> list[str]:
 
 
 def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
-               submission: tuple[int, str] | None = None, as_pid_1: bool = False) -> list[str]:
+               submission: tuple[int, str] | None = None, as_pid_1: bool = False,
+               info_fd: int | None = None) -> list[str]:
     """Wrap ``inner`` (an argv) in bubblewrap.
 
     ``submission`` = (an inherited fd open on the file, path inside): bwrap copies it into a
     read-only file, so the learner's uid can read it whatever the host file's mode.
+    ``info_fd``: an inherited fd where bwrap writes ``{"child-pid": N}``, the host pid of the
+    sandbox's first process (its init), so the grader can wait for it.
     """
     argv = ["bwrap", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
@@ -160,6 +168,8 @@ def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
         argv += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     if as_pid_1:
         argv.append("--as-pid-1")
+    if info_fd is not None:
+        argv += ["--info-fd", str(info_fd)]
     argv += ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
              "--symlink", "usr/bin", "/bin", "--dev", "/dev", "--proc", "/proc"]
     have: set[str] = set()
@@ -181,6 +191,57 @@ def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
     return argv + list(inner)
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@functools.lru_cache(maxsize=1)
+def become_subreaper() -> bool:
+    """Make this process a child subreaper (once): orphans of the sandboxes it starts come back to it.
+
+    bubblewrap's outer process exits before its init inside the PID namespace has finished, and a
+    killed fork server leaves its learner behind; re-parented here, they can be waited for (and their
+    CPU time counted in the grader's own) instead of lingering under init. False where prctl fails.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_group(pgid: int) -> None:
+    """Wait for every child of this process in process group ``pgid`` (killed beforehand by the caller)."""
+    while True:
+        try:
+            os.waitpid(-pgid, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def read_child_pid(fd: int, timeout: float) -> int | None:
+    """The ``child-pid`` bwrap writes to its ``--info-fd`` (closes ``fd``); None if bwrap ends or says nothing."""
+    data = b""
+    try:
+        deadline = time.monotonic() + timeout
+        while b"}" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    try:
+        pid = json.loads(data.decode(errors="replace")).get("child-pid")
+    except (ValueError, AttributeError):
+        return None
+    return pid if isinstance(pid, int) and pid > 0 else None
+
+
 def python_argv() -> list[str]:
     """The interpreter: isolated mode (no user site, no PYTHON* variables, no script dir), no .pyc writes."""
     return [sys.executable, "-I", "-B"]
@@ -195,26 +256,71 @@ def bwrap_works() -> str | None:
         return "setpriv (util-linux) is not installed"
     probe = "import os, sys; sys.stdout.write(str(os.getuid()))"
     uid = next_uid()
+    become_subreaper()
+    info, info_w = os.pipe()
     try:
-        proc = subprocess.run(bwrap_argv(python_argv() + ["-S", "-c", probe], uid=uid, scratch_bytes=1 << 20),
-                              capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = subprocess.Popen(bwrap_argv(python_argv() + ["-S", "-c", probe], uid=uid, scratch_bytes=1 << 20,
+                                           info_fd=info_w),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=[info_w], start_new_session=True)
+    except OSError as exc:
+        os.close(info)
         return f"bubblewrap failed to start: {exc}"
-    if proc.returncode != 0 or proc.stdout.decode(errors="replace").strip() != str(uid):
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
+    finally:
+        os.close(info_w)
+    inner = read_child_pid(info, 30)
+    pidfd = None
+    if inner is not None:
+        try:
+            pidfd = os.pidfd_open(inner)
+        except OSError:
+            pass
+    try:
+        out, err_bytes = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired as exc:
+        return f"bubblewrap failed to start: {exc}"
+    finally:  # bwrap's init may still be exiting: wait for it too
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        if pidfd is not None:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+            except (ChildProcessError, ProcessLookupError):
+                pass
+            os.close(pidfd)
+    if proc.returncode != 0 or out.decode(errors="replace").strip() != str(uid):
+        err = err_bytes.decode(errors="replace").strip().splitlines()
         return "bubblewrap cannot run a sandboxed Python here" + (f": {err[-1]}" if err else "")
     return None
 
 
+#: environment variable that decides what ``auto`` means (``.ci/run`` sets it to test the fallback)
+MODE_VARIABLE = "GRADER_SANDBOX"
+
+
 def resolve_mode(requested: str = "auto") -> Mode:
-    """``auto`` -> bwrap when it works here, else rlimits; ``bwrap`` fails clearly when unavailable."""
+    """``auto`` -> bwrap when it works here, else rlimits; ``bwrap`` fails clearly when unavailable.
+
+    ``auto`` first honours ``$GRADER_SANDBOX`` (``bwrap`` or ``rlimits``) when it is set and not ``auto``.
+    """
     if requested not in REQUESTS:
         raise UsageError(f"unknown sandbox mode {requested!r}; choose one of {', '.join(REQUESTS)}")
+    forced = os.environ.get(MODE_VARIABLE, "").strip() if requested == "auto" else ""
+    if forced and forced != "auto":
+        if forced not in REQUESTS:
+            raise UsageError(f"unknown sandbox mode {forced!r} in ${MODE_VARIABLE}; "
+                             f"choose one of {', '.join(REQUESTS)}")
+        requested = forced
     if requested == "rlimits":
         return "rlimits"
     why = bwrap_works()
     if why is None:
         return "bwrap"
     if requested == "bwrap":
-        raise UsageError(f"--sandbox bwrap is not available: {why}")
+        source = f"${MODE_VARIABLE}=bwrap" if forced == "bwrap" else "--sandbox bwrap"
+        raise UsageError(f"{source} is not available: {why}")
     return "rlimits"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalogue import find_catalogue, load_catalogue
-from grader.sandbox import Limits
+from grader.runtypes import Limits
 
 TESTS = Path(__file__).resolve().parent
 SUBMISSIONS = TESTS / "submissions"

@@ -13,7 +13,7 @@ from grader import isolation
 from grader.forkserver import SandboxPool
 from grader.grading import grade_file
 from grader.results import ExerciseResult
-from grader.sandbox import Limits
+from grader.runtypes import Limits
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 #: small limits keep the suite fast (CPU well below wall time, so a loaded machine still hits CPU first); the fork bomb is bounded by ``processes`` (private uid, bwrap mode)
@@ -82,10 +82,12 @@ class Runner:
     def __init__(self, name: str, mode: str, pool: SandboxPool | None) -> None:
         self.name, self.mode, self.pool = name, mode, pool
 
-    def grade(self, path: Path, exercise, wall: float | None = None) -> ExerciseResult:  # type: ignore[no-untyped-def]
-        """Grade with HOSTILE_LIMITS (``wall`` overrides the per-call wall time)."""
+    def grade(self, path: Path, exercise, wall: float | None = None,  # type: ignore[no-untyped-def]
+              cpu: int | None = None) -> ExerciseResult:
+        """Grade with HOSTILE_LIMITS (``wall`` and ``cpu`` override the per-call wall time and the CPU budget)."""
         limits = Limits(**{**HOSTILE_LIMITS.__dict__, "sandbox": self.mode,
-                           "wall_seconds": wall or HOSTILE_LIMITS.wall_seconds})
+                           "wall_seconds": wall or HOSTILE_LIMITS.wall_seconds,
+                           "cpu_seconds": cpu or HOSTILE_LIMITS.cpu_seconds})
         return grade_file(path, exercise, limits, runner=self.pool.run if self.pool else None)
 
     def learner_processes(self) -> list[int]:

@@ -28,7 +28,7 @@ from grader.checks.backprop_cases import make_cases
 from grader.encoding import decode_value, encode_value
 from grader.grading import grade_file
 from grader.results import ErrorInfo
-from grader.sandbox import Call, CallOutcome, RunResult
+from grader.runtypes import Call, CallOutcome, RunResult
 
 from .conftest import TESTS
 

@@ -300,3 +300,28 @@ def test_a_learner_sees_nothing_an_earlier_learner_left_on_the_same_worker(catal
     assert res.returncode == 0, res.stderr
     rows = csv_rows(tmp_path / "out")
     assert rows["a_writer"][-2] == rows["b_reader"][-2] == "3"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_resume_right_after_kill_9_of_the_coordinator(catalog, slow_class, reference_out, tmp_path, jobs):
+    """The OOM killer's way: SIGKILL the batch itself, resume at once (no wait); the workers are gone and
+    the lock with them, and the resumed gradebook equals an uninterrupted run's."""
+    out = tmp_path / "out"
+    cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
+    proc = subprocess.Popen([*cmd, "batch", str(slow_class), "--out", str(out), "--catalog", str(catalog),
+                             "--jobs", jobs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while _recorded(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    done_before = _recorded(out)
+    assert 2 <= done_before < 6, "the run was not interrupted part-way"
+    resumed = batch(catalog, slow_class, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"already graded {done_before}" in resumed.stdout
+    (got_subs, got_items), (want_subs, want_items) = gradebook_rows(out), gradebook_rows(reference_out)
+    assert got_subs == want_subs and len(got_subs) == 6
+    assert got_items == want_items
+    assert csv_rows(out) == csv_rows(reference_out)

@@ -12,7 +12,7 @@ from grader.checks import checker_for
 from grader.encoding import encode_value
 from grader.errors import UsageError
 from grader.grading import grade_file
-from grader.sandbox import CallOutcome, RunResult
+from grader.runtypes import CallOutcome, RunResult
 
 from .conftest import ROOT
 

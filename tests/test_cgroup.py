@@ -12,7 +12,8 @@ from grader import cgroup
 from grader.encoding import decode_value, encode_symbol
 from grader.forkserver import SandboxPool
 from grader.isolation import bwrap_works
-from grader.sandbox import Call, Limits, run_calls
+from grader.runtypes import Call, Limits
+from grader.sandbox import run_calls
 
 from .conftest import TESTS
 

@@ -14,7 +14,7 @@ from .conftest import ROOT, SUBMISSIONS
 
 @pytest.fixture(scope="module")
 def gradients_result(catalogue):
-    from grader.sandbox import Limits
+    from grader.runtypes import Limits
 
     result = grade_file(SUBMISSIONS / "partly_wrong_gradients.py", catalogue["gradients"], Limits(wall_seconds=5))
     return {i.item: i for i in result.items}
@@ -22,7 +22,7 @@ def gradients_result(catalogue):
 
 @pytest.fixture(scope="module")
 def activations_result(catalogue):
-    from grader.sandbox import Limits
+    from grader.runtypes import Limits
 
     result = grade_file(SUBMISSIONS / "naive_activations.py", catalogue["activations"], Limits(wall_seconds=5))
     return {i.item: i for i in result.items}
@@ -118,7 +118,8 @@ def test_a_learners_own_warnings_are_sent_back_bounded_and_are_not_an_overflow(c
     assert res.details == ()
 
     from grader.encoding import encode_value
-    from grader.sandbox import Call, run_calls
+    from grader.runtypes import Call
+    from grader.sandbox import run_calls
 
     run = run_calls(sub, [Call("s", "sigmoid", (encode_value(np.zeros(3)),))], fast_limits)
     assert run.outcomes["s"].warnings == tuple(f"UserWarning: step {i} (line 7)" for i in range(5))

@@ -143,7 +143,7 @@ def test_diagnosis_of_a_hostile_answer_comes_back():
 def _run_returning(item, value):
     from grader.encoding import encode_value
     from grader.checks.symbolic import calls
-    from grader.sandbox import CallOutcome, RunResult
+    from grader.runtypes import CallOutcome, RunResult
     return RunResult({c.id: CallOutcome(c.id, "ok", encode_value(value)) for c in calls(item)})
 
 
@@ -207,7 +207,7 @@ def test_a_diagnosis_that_ran_out_of_time_is_not_cached_as_none(monkeypatch):
 @pytest.mark.parametrize("node", ["Integral", "Subs"])
 def test_unevaluated_integral_or_subs_in_an_answer_is_refused(node):
     from grader.catalogue import find_catalogue, get_exercise
-    from grader.sandbox import CallOutcome, RunResult
+    from grader.runtypes import CallOutcome, RunResult
     from grader.checks.symbolic import check
 
     from .conftest import ROOT

@@ -10,7 +10,7 @@ from grader.catalogue import Exercise
 from grader.checks.in_place import changed_arguments
 from grader.encoding import encode_value
 from grader.grading import grade_file
-from grader.sandbox import CallOutcome
+from grader.runtypes import CallOutcome
 from grader.spec import numeric
 
 from .test_backprop import CORPUS, run_in_process, write

@@ -10,7 +10,8 @@ import pytest
 
 from grader import isolation
 from grader.errors import UsageError
-from grader.sandbox import Call, Limits, run_calls
+from grader.runtypes import Call, Limits
+from grader.sandbox import run_calls
 
 from .conftest import ROOT
 from .hostile_support import HOSTILE_LIMITS, bwrap_or_skip
@@ -199,3 +200,19 @@ def test_process_limit_is_private_uid_budget_as_root_and_added_budget_otherwise(
     running = isolation.process_limit(0, "rlimits")
     assert running is not None and running > 1
     assert isolation.process_limit(16, "bwrap") >= running + 16 - 5  # a few tasks may come and go
+
+
+def test_environment_decides_what_auto_means(monkeypatch):
+    monkeypatch.setenv("GRADER_SANDBOX", "rlimits")
+    monkeypatch.setattr(isolation, "bwrap_works", lambda: None)
+    assert isolation.resolve_mode("auto") == "rlimits"
+    assert isolation.resolve_mode("bwrap") == "bwrap"  # an explicit request wins
+    monkeypatch.setenv("GRADER_SANDBOX", "auto")
+    assert isolation.resolve_mode("auto") == "bwrap"
+    monkeypatch.setenv("GRADER_SANDBOX", "bwrap")
+    monkeypatch.setattr(isolation, "bwrap_works", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(UsageError, match=r"\$GRADER_SANDBOX=bwrap is not available"):
+        isolation.resolve_mode("auto")
+    monkeypatch.setenv("GRADER_SANDBOX", "docker")
+    with pytest.raises(UsageError, match=r"unknown sandbox mode 'docker' in \$GRADER_SANDBOX"):
+        isolation.resolve_mode("auto")

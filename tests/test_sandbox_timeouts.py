@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from grader.encoding import decode_value, encode_value
-from grader.sandbox import Call, Limits, run_calls
+from grader.runtypes import Call, Limits
+from grader.sandbox import run_calls
 
 SOURCE = '''
 def spin(z):

@@ -43,7 +43,7 @@ import numpy as np
 from ..encoding import encode_value
 from ..numeric import agrees, compare_values, error_map
 from ..results import ItemResult
-from ..sandbox import Call, RunResult
+from ..runtypes import Call, RunResult
 from ..spec import BackpropItem
 from . import backprop_backward
 from .backprop_cases import (

@@ -28,7 +28,7 @@ import numpy as np
 from .. import gradcheck
 from ..numeric import Mismatch, agrees, compare_arrays, compare_values, error_map, plain_map
 from ..results import ItemResult
-from ..sandbox import Call, RunResult
+from ..runtypes import Call, RunResult
 from ..spec import BackpropItem
 from .backprop_cases import (
     GRAD_KEYS,

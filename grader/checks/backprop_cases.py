@@ -26,7 +26,7 @@ import numpy as np
 
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
-from ..sandbox import CallOutcome
+from ..runtypes import CallOutcome
 from ..spec import BackpropItem
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..results import ErrorInfo, ItemResult, Status
-from ..sandbox import CallOutcome
+from ..runtypes import CallOutcome
 from ..spec import ItemSpec
 
 

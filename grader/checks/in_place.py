@@ -21,7 +21,7 @@ from ..encoding import decode_value
 from ..errors import DecodeError
 from ..numeric import compare_values
 from ..results import ItemResult
-from ..sandbox import CallOutcome
+from ..runtypes import CallOutcome
 from ..spec import ItemSpec
 
 #: share of what an item earned that it keeps when its function changed an argument in place

@@ -26,7 +26,7 @@ else:  # Python 3.10: the same parser, published as tomli
 
 from .. import static_scan
 from ..results import ItemResult
-from ..sandbox import Limits
+from ..runtypes import Limits
 from ..spec import ItemSpec
 from .registry import Handed, Runner, kind_of
 

@@ -12,7 +12,7 @@ from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
 from ..numeric import compare_values, error_map
 from ..results import ItemResult
-from ..sandbox import Call, RunResult
+from ..runtypes import Call, RunResult
 from ..spec import NumericItem
 from .common import outcome_problem, result
 from .in_place import Change, changed_arguments, charge

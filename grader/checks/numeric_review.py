@@ -30,7 +30,7 @@ from ..encoding import decode_value
 from ..errors import DecodeError
 from ..numeric import compare_values
 from ..results import ItemResult
-from ..sandbox import RunResult
+from ..runtypes import RunResult
 from ..spec import Mistake, NumericItem
 
 #: verdicts this module may refine; errors, timeouts and forbidden helpers are left alone

@@ -25,7 +25,7 @@ import sympy as sp
 from .. import diagnosis, equivalence
 from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
-from ..sandbox import Call
+from ..runtypes import Call
 from ..spec import QuizItem
 from .common import result
 from .inputs import Sheet, read_sheet, unknown_sections

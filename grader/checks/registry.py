@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from ..errors import CatalogueError
 from ..results import ErrorInfo, ItemResult
-from ..sandbox import Call, Limits, RunResult
+from ..runtypes import Call, Limits, RunResult
 from ..spec import ItemSpec
 
 

@@ -19,7 +19,7 @@ from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
 from ..parsing import describe_reading
 from ..results import ItemResult, Status
-from ..sandbox import Call, RunResult
+from ..runtypes import Call, RunResult
 from ..spec import SymbolicItem, Variable
 from .common import forbidden_feedback, outcome_problem, result
 
