@@ -172,9 +172,11 @@ def run(job: dict[str, Any], out: Any) -> None:
     try:
         signal.setitimer(signal.ITIMER_REAL, float(job.get("import_timeout", 10)))
         spec = importlib.util.spec_from_file_location(job.get("module", "submission"), learner_file)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[spec.name] = module  # type: ignore[union-attr]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {os.path.basename(learner_file)} as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
         signal.setitimer(signal.ITIMER_REAL, 0)
     except CallTimeout:
         emit({"ev": "import", "ok": False,

@@ -37,8 +37,8 @@ from .catalogue import Exercise
 from .errors import UsageError
 from .gradebook import Gradebook, now, result_from_json, result_to_json
 from .layouts import Discovery, Submission
+from .render.text import printable
 from .runtypes import Limits
-from .safe_text import printable
 
 ProgressHook = Callable[[int, int, str], None]
 _Payload = tuple[str, str, str]

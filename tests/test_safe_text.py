@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from grader.safe_text import neutralise_csv_cell
+from grader.render.text import neutralise_csv_cell
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
@@ -33,7 +33,7 @@ def test_round_trip_through_csv_keeps_the_neutralised_text():
 
 
 def test_terminal_text_loses_control_characters_and_escape_sequences():
-    from grader.safe_text import printable
+    from grader.render.text import printable
 
     hostile = "\x1b]0;owned\x07\x1b[2J hi\r\n"
     assert printable(hostile) == "\\x1b]0;owned\\x07\\x1b[2J hi\\x0d?"

@@ -64,9 +64,10 @@ def _escape_names(expr: sp.Basic) -> sp.Basic:
 def _body(expr: Any) -> str | None:
     if isinstance(expr, (list, tuple)):
         parts = [_body(e) for e in expr]
-        if any(p is None for p in parts):
+        shown = [p for p in parts if p is not None]
+        if len(shown) != len(parts):
             return None
-        inner = "<mo>,</mo>".join(parts)  # type: ignore[arg-type]
+        inner = "<mo>,</mo>".join(shown)
         return f"<mrow><mo>[</mo>{inner}<mo>]</mo></mrow>"
     if isinstance(expr, bool) or not isinstance(expr, (sp.Basic, int, float)):
         return None

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 import click
 
 from ..errors import OutputClosed
-from ..safe_text import printable
+from .text import printable
 
 __all__ = ["Progress", "printable"]
 
