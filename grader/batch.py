@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from . import isolation
 from .batch_worker import (
     exercise_version,
     grade_one,
@@ -209,16 +210,13 @@ class _Scheduler:
 
 
 def _warm_up(exercises: Iterable[Exercise]) -> None:
-    """Import the checkers and the report renderer and compile its templates once, before forking the workers."""
-    from .checks import checker_for
+    """Compile the report renderer's templates once, before forking the workers (the checkers are imported
+    with :mod:`grader.checks`)."""
     from .render import html
 
     for ex in exercises:  # a failure here is left for the workers to meet (and report) on real results
         with contextlib.suppress(Exception):
             html.render(unreadable_result(ex, "warm-up", "warm-up"))
-        for kind in {item.kind for item in ex.items}:
-            with contextlib.suppress(Exception):
-                checker_for(kind)
 
 
 @contextlib.contextmanager
@@ -240,9 +238,12 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
                 progress: ProgressHook | None = None) -> BatchRun:
     """Grade what ``discovery`` found into ``options.out`` (gradebook and reports), resuming earlier runs."""
     started = time.monotonic()
+    # decided once, here: a sandbox that cannot be had is the instructor's error (exit 2), never a zero per file
+    limits = dataclasses.replace(options.limits, sandbox=isolation.resolve_mode(options.limits.sandbox))
+    options = dataclasses.replace(options, limits=limits)
     options.out.mkdir(parents=True, exist_ok=True)
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
-    interrupted = False
+    interrupted = True  # until the run ends normally: a run cut short by anything is recorded as interrupted
     with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book:
         versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
         todo, skipped = plan(discovery, versions, book, options.regrade)
@@ -253,9 +254,13 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
                 _warm_up(used.values())
                 leaders = sched.leaders(todo)
                 sched.isolate(sched.run(leaders, max(1, min(options.jobs, len(leaders)))))
+            interrupted = False
         except KeyboardInterrupt:
-            interrupted = True
             _stop_workers()
+        except BaseException:  # e.g. the reader closed our output: record the run, then let it propagate
+            _stop_workers()
+            book.finish_run(run_id, sched.graded, interrupted)
+            raise
         book.finish_run(run_id, sched.graded, interrupted)
     return BatchRun(sched.graded, skipped, tuple(sched.problems), interrupted, time.monotonic() - started)
 

@@ -325,3 +325,19 @@ def test_resume_right_after_kill_9_of_the_coordinator(catalog, slow_class, refer
     assert got_subs == want_subs and len(got_subs) == 6
     assert got_items == want_items
     assert csv_rows(out) == csv_rows(reference_out)
+
+
+@pytest.mark.parametrize("value", ["bwarp", "  nonsense "], ids=["typo", "padded-nonsense"])
+def test_a_sandbox_setting_that_cannot_be_met_stops_the_batch_before_grading(catalog, tmp_path, monkeypatch, value):
+    """A typo in $GRADER_SANDBOX is the instructor's error: exit 2 before anything is graded, not a zero per file."""
+    subs = write_class(tmp_path / "class", {"alice/tiny.py": GOOD, "bob/tiny.py": SIGN})
+    out = tmp_path / "out"
+    monkeypatch.setenv("GRADER_SANDBOX", value)
+    res = batch(catalog, subs, out)
+    assert res.returncode == 2, res.stderr
+    assert "GRADER_SANDBOX" in res.stderr
+    assert not (out / "gradebook.sqlite").exists() or gradebook_rows(out)[0] == []
+    monkeypatch.delenv("GRADER_SANDBOX")
+    res = batch(catalog, subs, out)  # the same command, fixed, grades everyone (nothing was stored as a zero)
+    assert res.returncode == 0, res.stderr
+    assert csv_rows(out) == {"alice": ["1", "2", "3", "3", "3"], "bob": ["0", "2", "2", "2", "3"]}
