@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
+import sympy as sp
+
+from ..encoding import encode_value
+from ..errors import DecodeError
 from ..results import ErrorInfo, ItemResult, Status
 from ..runtypes import CallOutcome
-from ..spec import ItemSpec
+from ..spec import ItemSpec, Variable
+
+#: the largest expression whose tree is kept for the report (it prints no larger formula, and a hostile
+#: answer of many thousand nodes must not fill the gradebook with a picture nobody sees)
+SHOWN_NODES = 400
 
 
 def result(item: ItemSpec, exercise: str, *, passed: bool | None, feedback: str, points: float | None = None,
@@ -70,3 +80,37 @@ def outcome_problem(item: ItemSpec, exercise: str, outcome: CallOutcome | None) 
     diag = "not_attempted" if err.type == "NotImplementedError" else "exception"
     return result(item, exercise, passed=False, status="error", diagnosis=diag,
                   feedback=describe_error(item.name, err), error=err)
+
+
+def _nodes_within(value: Any, cap: int) -> bool:
+    """Whether ``value`` (an expression or a list of them) has at most ``cap`` nodes; stops counting past it."""
+    count = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > cap:
+            return False
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, sp.Basic):
+            stack.extend(node.args)
+    return True
+
+
+def expression_evidence(answer: Any, reference: Any, variables: Sequence[Variable],
+                        plot: bool) -> dict[str, Any]:
+    """Plain data the report needs to show both sides: ``answer_tree`` and ``expected_tree`` in the
+    wire format of grader/encoding.py (each only up to SHOWN_NODES nodes) and, when ``plot``, the
+    variables to draw the curves over."""
+    out: dict[str, Any] = {}
+    for key, value in (("answer_tree", answer), ("expected_tree", reference)):
+        if not _nodes_within(value, SHOWN_NODES):
+            continue
+        try:
+            out[key] = encode_value(value)
+        except (ValueError, TypeError, RecursionError, DecodeError):  # off the wire format: shown as text
+            pass
+    if plot:
+        out["plot_variables"] = [dataclasses.asdict(v) for v in variables]
+    return out

@@ -27,9 +27,8 @@ from ..parsing import ParseError, describe_reading, parse_expression
 from ..results import ItemResult
 from ..runtypes import Call
 from ..spec import QuizItem
-from .common import result
+from .common import expression_evidence, result
 from .inputs import Sheet, read_sheet, unknown_sections
-from .symbolic import expression_evidence
 
 __all__ = ["Sheet", "calls", "check", "read_sheet", "reference_sheet", "reference_text", "unknown_sections"]
 

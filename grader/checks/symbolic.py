@@ -7,21 +7,20 @@ the reference by the equivalence engine; known mistakes are recognised.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
 
 from .. import diagnosis, equivalence
-from ..encoding import Unsupported, decode_value, encode_symbol, encode_value
+from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
 from ..parsing import describe_reading
 from ..results import ItemResult, Status
 from ..runtypes import Call, RunResult
-from ..spec import SymbolicItem, Variable
-from .common import forbidden_feedback, outcome_problem, result
+from ..spec import SymbolicItem
+from .common import expression_evidence, forbidden_feedback, outcome_problem, result
 
 
 def symbols_for(item: SymbolicItem) -> dict[str, sp.Symbol]:
@@ -194,21 +193,6 @@ def check(item: SymbolicItem, run: RunResult, exercise: str) -> ItemResult:
     return result(item, exercise, passed=status == "passed", status=status,
                   feedback=feedback, diagnosis=diag, answer=shown, expected=_show(reference),
                   evidence=evidence)
-
-
-def expression_evidence(answer: Any, reference: Any, variables: Sequence[Variable],
-                        plot: bool) -> dict[str, Any]:
-    """Plain data the report needs to show both sides: ``answer_tree`` and ``expected_tree`` in the
-    wire format of grader/encoding.py and, when ``plot``, the variables to draw the curves over."""
-    out: dict[str, Any] = {}
-    for key, value in (("answer_tree", answer), ("expected_tree", reference)):
-        try:
-            out[key] = encode_value(value)
-        except (ValueError, TypeError, RecursionError):  # off the wire format's list: shown as text
-            pass
-    if plot:
-        out["plot_variables"] = [dataclasses.asdict(v) for v in variables]
-    return out
 
 
 def _reading(answer: Any) -> str:
