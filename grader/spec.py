@@ -136,7 +136,6 @@ class ItemSpec:
     """
 
     name: str
-    kind: str
     points: float
     reference: Callable[..., Any]
     title: str = ""
@@ -153,6 +152,11 @@ class ItemSpec:
     REQUIRED: ClassVar[tuple[str, ...]] = ("points",)
     #: shared options that mean nothing for this kind (a quiz runs no code, so it has no timeout)
     WITHOUT: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def kind(self) -> str:
+        """The kind's name, from the class: an item cannot be sent to another kind's checker."""
+        return self.KIND
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -212,7 +216,7 @@ def declare(cls: type[ItemSpec], options: Mapping[str, Any]) -> Decorator:
             raise TypeError(f"{at}: the option {missing[0]!r} is required")
         if not _SLUG.match(func.__name__):
             raise ValueError(f"item name {func.__name__!r} is not an identifier")
-        item = cls(name=func.__name__, kind=cls.KIND, reference=func, **cls.prepare(func, dict(options)))
+        item = cls(name=func.__name__, reference=func, **cls.prepare(func, dict(options)))
         func.__dict__["__grader_item__"] = item
         return func
 

@@ -13,11 +13,11 @@ from grader.render import csv as exports
 from grader.render import summary
 from grader.layouts import Unmatched
 from grader.results import ErrorInfo, ExerciseResult, ItemResult
-from grader.spec import ItemSpec
+from grader.spec import SymbolicItem
 
 
 def _exercise(name: str, *items: tuple[str, float]) -> Exercise:
-    specs = tuple(ItemSpec(n, "symbolic", p, reference=lambda x: x, title=f"title {n}") for n, p in items)
+    specs = tuple(SymbolicItem(n, p, reference=lambda x: x, title=f"title {n}") for n, p in items)
     return Exercise(name, name.title(), 1, Path(f"{name}.py"), Path("s.py"), specs)
 
 

@@ -15,10 +15,10 @@ from grader.errors import UsageError
 from grader.gradebook import Gradebook, now, result_to_json
 from grader.layouts import Discovery, Submission
 from grader.results import ExerciseResult, ItemResult
-from grader.spec import ItemSpec
+from grader.spec import SymbolicItem
 
 EX = Exercise("tiny", "Tiny", 1, Path(__file__), Path(__file__),
-              (ItemSpec("d_exp", "symbolic", 1.0, reference=lambda x: x),))
+              (SymbolicItem("d_exp", 1.0, reference=lambda x: x),))
 CALLS: Path | None = None  # set per test; forked workers inherit it
 
 

@@ -182,7 +182,7 @@ def test_catalogue_rejects_an_unregistered_kind_and_a_template_of_the_wrong_form
         KIND = "stray"
 
     with pytest.raises(CatalogueError, match="no checker for item kind 'stray'"):
-        kind_of(Stray("f", "stray", 1.0, reference=lambda: 0))
+        kind_of(Stray("f", 1.0, reference=lambda: 0))
     root = _catalogue(tmp_path, "mixed", "[d]\nanswer = ''\n", """
         from grader.spec import symbolic
 
@@ -193,3 +193,10 @@ def test_catalogue_rejects_an_unregistered_kind_and_a_template_of_the_wrong_form
     with pytest.raises(CatalogueError, match=r"answered in a Python file \(\.py\), but the template is mixed\.toml"):
         load_catalogue(root)
 
+
+
+def test_registering_a_kind_again_for_a_while_leaves_it_registered_afterwards():
+    builtin = kind_of("symbolic")
+    with registered(builtin):
+        assert kind_of("symbolic") is builtin
+    assert kind_of("symbolic") is builtin

@@ -27,7 +27,7 @@ from grader.render.text import (
     visible,
 )
 from grader.results import ErrorInfo, ExerciseResult, ItemResult, SourceLine
-from grader.spec import ItemSpec
+from grader.spec import SymbolicItem
 
 from .conftest import SUBMISSIONS
 
@@ -138,7 +138,7 @@ def _check_every_output(res: ExerciseResult) -> None:
     _assert_clean(terminal.render(res, color=False), "the terminal")
 
     ex = Exercise("derivatives", "Derivatives", 1, Path("derivatives.py"), Path("s.py"),
-                  tuple(ItemSpec(i.item, "symbolic", i.max_points, reference=lambda x: x) for i in res.items))
+                  tuple(SymbolicItem(i.item, i.max_points, reference=lambda x: x) for i in res.items))
     stored = [StoredSubmission(f"alice{HOSTILE}", "derivatives", "alice/derivatives.py", "hash", "v", "ok",
                                None, "2026-01-01", res)]
     table = exports.render_csv(stored, [ex])

@@ -22,7 +22,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, published as tomli
-    import tomli as tomllib  # type: ignore[import-not-found]  # tomli is installed only on 3.10, mypy's target
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # tomli exists only on 3.10
 
 from .. import static_scan
 from ..results import ItemResult

@@ -101,12 +101,17 @@ def register(kind: Kind) -> Kind:
 
 @contextlib.contextmanager
 def registered(kind: Kind) -> Iterator[Kind]:
-    """Register ``kind`` for the duration of a ``with`` block (tests, plug-ins)."""
+    """Register ``kind`` for the duration of a ``with`` block (tests, plug-ins); a kind that was
+    registered before the block stays registered after it."""
+    before = _KINDS.get(kind.name)
     register(kind)
     try:
         yield kind
     finally:
-        _KINDS.pop(kind.name, None)
+        if before is None:
+            _KINDS.pop(kind.name, None)
+        else:
+            _KINDS[kind.name] = before
 
 
 def kinds() -> tuple[Kind, ...]:
