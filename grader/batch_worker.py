@@ -27,10 +27,11 @@ from typing import Any
 
 from . import __version__
 from .catalogue import Exercise
+from .checks import Runner
 from .checks.common import result as item_result
 from .errors import UsageError
 from .gradebook import now, result_to_json
-from .grading import Runner, grade_file
+from .grading import grade_file
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
 from .runtypes import Limits

@@ -20,7 +20,7 @@ from .runtypes import Limits
 from .sandbox import run_calls
 from .spec import ItemSpec
 
-__all__ = ["MAX_SUBMISSION_BYTES", "Runner", "grade_file", "read_submission"]
+__all__ = ["MAX_SUBMISSION_BYTES", "grade_file", "read_submission"]
 
 MAX_SUBMISSION_BYTES = 1 << 20
 

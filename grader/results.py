@@ -14,6 +14,17 @@ from typing import Any, Literal
 
 Status = Literal["passed", "failed", "error", "undecided"]
 
+#: the one mark of text cut short, in stored answers and in every output
+ELLIPSIS = "…"
+
+
+def truncate(text: str, limit: int | None) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``…`` when cut (None: never cut).
+
+    The one cutting rule: checkers bound the answers they store with it, renderers what they show
+    (through :mod:`grader.render.text`)."""
+    return text if limit is None or len(text) <= limit else text[: max(limit - 1, 0)] + ELLIPSIS
+
 
 @dataclass(frozen=True)
 class SourceLine:

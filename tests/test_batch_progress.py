@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from grader.errors import OutputClosed
-from grader.render.progress import Progress, printable
+from grader.render.progress import Progress
+from grader.render.text import printable
 
 
 @pytest.fixture

@@ -156,7 +156,8 @@ QUIZ_MISTAKES = [(ex, item, m) for ex in TOML_EXERCISES for item in ex.items for
 @pytest.mark.parametrize("ex,item,mistake", QUIZ_MISTAKES,
                          ids=[f"{e.name}.{i.name}.{m.tag}" for e, i, m in QUIZ_MISTAKES])
 def test_authored_quiz_mistake_gets_its_authored_feedback(ex, item, mistake):
-    from grader.checks.quiz import Sheet, check
+    from grader.checks.inputs import Sheet
+    from grader.checks.quiz import check
 
     res = check(item, Sheet({item.name: {"answer": mistake.answer}}), ex.name)
     assert (res.points, res.status) == (0, "failed")

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from grader.checks.quiz import Sheet, check, read_sheet, reference_sheet
+from grader.checks.inputs import Sheet, read_sheet
+from grader.checks.quiz import check, reference_sheet
 from grader.grading import grade_file
 
 from .conftest import SUBMISSIONS
@@ -206,3 +207,12 @@ def test_wrong_expressions_get_the_engines_diagnosis_and_the_report_data(quiz):
     assert res.evidence["plot_variables"] and res.evidence["counterexample"]
     right = _grade_one(quiz, "d_pow2", "ln(2)*2^x")
     assert right.status == "passed" and "plot_variables" not in right.evidence
+
+
+@pytest.mark.parametrize("name,typed", [("d_exp_neg", "-e^(-x)" + " + 0*x" * 200),
+                                        ("d_exp_neg", "-e^(-x) + (" * 100),
+                                        ("sigma_prime_at_0", "0." + "2" * 600)],
+                         ids=["long-expression", "long-unreadable", "long-number"])
+def test_a_long_answer_is_stored_cut_by_the_one_ellipsis_rule(quiz, name, typed):
+    res = _grade_one(quiz, name, typed)
+    assert len(res.answer) == 400 and res.answer.endswith("…") and res.answer[:399] == typed[:399]

@@ -24,13 +24,13 @@ import sympy as sp
 
 from .. import diagnosis, equivalence
 from ..parsing import ParseError, describe_reading, parse_expression
-from ..results import ItemResult
+from ..results import ItemResult, truncate
 from ..runtypes import Call
 from ..spec import QuizItem
 from .common import expression_evidence, result
-from .inputs import Sheet, read_sheet, unknown_sections
+from .inputs import Sheet
 
-__all__ = ["Sheet", "calls", "check", "read_sheet", "reference_sheet", "reference_text", "unknown_sections"]
+__all__ = ["calls", "check", "reference_sheet", "reference_text"]
 
 
 def calls(item: QuizItem) -> list[Call]:
@@ -92,7 +92,7 @@ def check(item: QuizItem, sheet: Sheet, exercise: str) -> ItemResult:
     if item.answer == "choice":
         return _check_choice(item, raw, exercise)
     if isinstance(raw, list):
-        return result(item, exercise, passed=False, diagnosis="wrong_type", answer=str(raw)[:200],
+        return result(item, exercise, passed=False, diagnosis="wrong_type", answer=truncate(str(raw), 200),
                       feedback=f"{item.name} wants one answer, not a list")
     text = raw if isinstance(raw, str) else repr(raw)
     if item.answer == "number":
@@ -105,7 +105,7 @@ def _parse(item: QuizItem, text: str, exercise: str) -> tuple[Any, ItemResult | 
         return parse_expression(text, item.variables), None
     except ParseError as exc:
         head, *rest = str(exc).split("\n")
-        return None, result(item, exercise, passed=False, diagnosis="syntax_error", answer=text[:400],
+        return None, result(item, exercise, passed=False, diagnosis="syntax_error", answer=truncate(text, 400),
                             feedback=f"we could not read your answer: {head}", details=tuple(rest))
 
 
@@ -115,7 +115,8 @@ def _check_expression(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return problem
     reading = f"we read your answer as {describe_reading(answer)}"
     reference = item.reference(*_symbols(item).values())
-    common: dict[str, Any] = {"answer": text[:400], "expected": describe_reading(reference), "details": (reading,)}
+    common: dict[str, Any] = {"answer": truncate(text, 400), "expected": describe_reading(reference),
+                              "details": (reading,)}
     used = sorted({type(f).__name__ for f in answer.atoms(sp.Function)} & set(item.must_not_use))
     if used:
         return result(item, exercise, passed=False, diagnosis="function_not_allowed",
@@ -159,12 +160,12 @@ def _check_number(item: QuizItem, text: str, exercise: str) -> ItemResult:
         return problem
     got = _number(answer)
     want = float(sp.sympify(item.reference()))
-    common: dict[str, Any] = {"answer": text[:400], "expected": f"{want:g}",
+    common: dict[str, Any] = {"answer": truncate(text, 400), "expected": f"{want:g}",
               "details": (f"we read your answer as {describe_reading(answer)}",)}
     if got is None:
         return result(item, exercise, passed=False, diagnosis="not_a_number",
                       feedback=f"{item.name} wants a number; we read your answer as {describe_reading(answer)}",
-                      answer=text[:400], expected=f"{want:g}")
+                      answer=truncate(text, 400), expected=f"{want:g}")
     if _close(got, want, item.tolerance):
         return result(item, exercise, passed=True, feedback="correct", **common)
     for m in item.mistakes:
@@ -194,7 +195,7 @@ def _chosen(raw: Any) -> list[str] | None:
 def _check_choice(item: QuizItem, raw: Any, exercise: str) -> ItemResult:
     valid = [k for k, _ in item.choices]
     chosen = _chosen(raw)
-    shown = str(raw)[:200]
+    shown = truncate(str(raw), 200)
     if not chosen:
         return result(item, exercise, passed=False, diagnosis="wrong_type", answer=shown,
                       feedback=f"answer {item.name} with the letter of your choice ({', '.join(valid)})")

@@ -17,7 +17,7 @@ from ..encoding import Unsupported, decode_value, encode_symbol
 from ..errors import DecodeError
 from ..evaluate import TooLarge, tree_size
 from ..parsing import describe_reading
-from ..results import ItemResult, Status
+from ..results import ItemResult, Status, truncate
 from ..runtypes import Call, RunResult
 from ..spec import SymbolicItem
 from .common import expression_evidence, forbidden_feedback, outcome_problem, result
@@ -202,7 +202,7 @@ def _reading(answer: Any) -> str:
     except TooLarge:
         return "(too large to show)"
     text = describe_reading(answer)
-    return text if len(text) <= 400 else text[:397] + "..."
+    return truncate(text, 400)
 
 
 def _evidence(verdict: equivalence.Verdict | None) -> dict[str, Any]:
@@ -214,4 +214,4 @@ def _show(value: Any, limit: int = 400) -> str:
         text = "[" + ", ".join(_show(v, limit) for v in value) + "]"
     else:
         text = sp.sstr(value) if isinstance(value, sp.Basic) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return truncate(text, limit)

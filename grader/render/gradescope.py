@@ -20,9 +20,9 @@ import json
 from typing import Any
 
 from ..results import ExerciseResult, ItemResult
-from .text import HIDDEN_ITEM_VISIBILITY, Visibility, could_not_run, headline_before_publishing, truncate, visible_data
+from .text import HIDDEN_ITEM_VISIBILITY, could_not_run, headline_before_publishing, truncate, visible_data
 
-__all__ = ["HIDDEN_ITEM_VISIBILITY", "OUTPUT_FORMATS", "Visibility", "problem", "render", "summary", "tags",
+__all__ = ["OUTPUT_FORMATS", "problem", "render", "summary", "tags",
            "test_name", "test_output", "to_dict"]
 
 #: Gradescope's output string formats; ours are plain text shown in a <pre>

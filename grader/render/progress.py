@@ -12,7 +12,7 @@ import click
 from ..errors import OutputClosed
 from .text import printable
 
-__all__ = ["Progress", "printable"]
+__all__ = ["Progress"]
 
 
 class Progress:

@@ -32,11 +32,10 @@ from typing import Any, Literal
 
 from markupsafe import Markup
 
-from ..results import ExerciseResult, ItemResult
+from ..results import ExerciseResult, ItemResult, truncate
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-ELLIPSIS = "…"
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 #: when a learner sees a hidden item: once the instructor publishes grades
@@ -67,11 +66,6 @@ def visible_data(value: Any) -> Any:
 def finalize(value: Any) -> Any:
     """The HTML templates' last step before autoescaping: learner text made visible, markup kept."""
     return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
-
-
-def truncate(text: str, limit: int | None) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in ``…`` when cut (None: never cut)."""
-    return text if limit is None or len(text) <= limit else text[: max(limit - 1, 0)] + ELLIPSIS
 
 
 def printable(text: str, limit: int | None = None) -> str:
