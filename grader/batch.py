@@ -322,14 +322,3 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress)
     outputs = () if run.interrupted else write_outputs(found, exercises, out)
     return BatchOutcome(found, run, outputs)
-
-
-def summary_lines(outcome: BatchOutcome) -> list[str]:
-    """What the command prints at the end."""
-    run = outcome.run
-    lines = [f"graded {run.graded}, already graded {run.skipped} (skipped), in {run.seconds:.1f} s"]
-    lines += [f"problem: {printable(p, 200)}" for p in run.problems]
-    if run.interrupted:
-        lines.append("interrupted: everything graded so far is in the gradebook; run the same command to resume")
-    lines += [f"wrote {path}" for path in outcome.outputs]
-    return lines

@@ -174,13 +174,13 @@ def grade_command(**params: Any) -> int:
 @catalog_option
 def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
-    from .batch import summary_lines
     from .commands import BatchCommand, batch
+    from .render import terminal
     from .render.progress import Progress
 
     with Progress(sys.stderr) as progress:
         outcome = batch(BatchCommand(**params), progress, log=lambda m: echo(m, err=True))
-    echo("\n".join(summary_lines(outcome)))
+    echo("\n".join(terminal.batch_summary(outcome)))
     # interrupted: what was recorded is kept; the same command resumes
     return EXIT_INTERRUPTED if outcome.run.interrupted else EXIT_OK
 
@@ -237,7 +237,8 @@ def equiv_command(**params: Any) -> int:
     """
     import json
 
-    from .equiv_tool import EXIT_FOR, EquivOptions, check_options, render_text, run_jsonl
+    from .equiv_tool import EXIT_FOR, EquivOptions, check_options, run_jsonl
+    from .render import equiv
 
     options = EquivOptions(**params)
     if options.jsonl is not None:
@@ -247,7 +248,7 @@ def equiv_command(**params: Any) -> int:
             echo(json.dumps(out, ensure_ascii=False))
         return EXIT_USAGE if bad else EXIT_OK
     report = check_options(options)
-    echo(json.dumps(report.to_json(), ensure_ascii=False) if options.as_json else render_text(report))
+    echo(json.dumps(report.to_json(), ensure_ascii=False) if options.as_json else equiv.render(report))
     return EXIT_FOR[report.verdict.status]
 
 

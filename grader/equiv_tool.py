@@ -163,16 +163,3 @@ def check_options(options: EquivOptions) -> PairReport:
         return check_pair(options.a, options.b, options.variables)
     except ParseError as exc:  # the side comes from the parser: the text in exc may be cut short
         raise UsageError(f"cannot read {exc.side.upper() or 'the input'}: {exc}") from None
-
-
-def render_text(report: PairReport) -> str:
-    """The terminal form of a PairReport: verdict, evidence, diagnosis, readings."""
-    v = report.verdict
-    lines = [f"{v.status.replace('_', ' ')} ({v.method}): {v.evidence}"]
-    if report.diagnosis is not None:
-        lines.append(f"diagnosis ({report.diagnosis.tag}): {report.diagnosis.feedback}")
-    lines.append(f"  A read as: {report.reading_a}")
-    lines.append(f"  B read as: {report.reading_b}")
-    domains = ", ".join(var.describe() for var in report.variables) or "no variables"
-    lines.append(f"  over: {domains}  ({report.seconds * 1e3:.1f} ms)")
-    return "\n".join(lines)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from typing import TYPE_CHECKING
 
 import click
 
 from ..results import ExerciseResult
 from .text import printable, score
+
+if TYPE_CHECKING:
+    from ..batch import BatchOutcome
 
 _SANDBOX = {"bwrap": "bwrap (no network, read-only view without the solutions)",
             "rlimits": "rlimits only (no filesystem or network isolation)"}
@@ -40,3 +44,14 @@ def render(result: ExerciseResult, color: bool | None = None) -> str:
         lines.append(click.style(f"Sandbox: {_SANDBOX.get(result.sandbox_mode, result.sandbox_mode)}", dim=True))
     out = "\n".join(lines)
     return out if color else click.unstyle(out)
+
+
+def batch_summary(outcome: BatchOutcome) -> list[str]:
+    """What ``grader batch`` prints at the end: counts, problems, whether it was interrupted, files written."""
+    run = outcome.run
+    lines = [f"graded {run.graded}, already graded {run.skipped} (skipped), in {run.seconds:.1f} s"]
+    lines += [f"problem: {printable(p, 200)}" for p in run.problems]
+    if run.interrupted:
+        lines.append("interrupted: everything graded so far is in the gradebook; run the same command to resume")
+    lines += [f"wrote {path}" for path in outcome.outputs]
+    return lines
