@@ -112,13 +112,16 @@ def test_errors_own_their_status():
 
 def test_no_exit_outside_the_one_place():
     """Commands return their status; only cli.Grader.invoke ends the process with it."""
+    # child processes end themselves, each in the one place that says why: (file, needle) -> how many
+    allowed = {("batch_worker.py", "raise SystemExit"): 1}  # the worker's SIGTERM handler unwinds its run
     offenders = []
     for path in sorted((ROOT / "grader").rglob("*.py")):
-        if path.name in ("batch_worker.py", "_child.py", "_zygote.py"):  # child processes, not the command
+        if path.name in ("_child.py", "_zygote.py"):  # the learner's side: it never returns to a command
             continue
         text = path.read_text(encoding="utf-8")
         for needle in ("sys.exit(", "raise SystemExit"):
-            offenders += [f"{path.name}: {needle}"] * text.count(needle)
+            extra = text.count(needle) - allowed.get((path.name, needle), 0)
+            offenders += [f"{path.name}: {needle}"] * max(extra, 0)
         if path.name != "cli.py" and "ctx.exit(" in text:
             offenders.append(f"{path.name}: ctx.exit(")
     assert offenders == []
