@@ -195,6 +195,9 @@ def launch(entry: Entry, args: Sequence[str], limits: Limits, mode: str, *,
                 launched.pin(pid)
     except BaseException:
         launched.close()
+        for stream in (launched.proc.stdin, launched.proc.stdout, launched.proc.stderr):
+            if stream is not None:
+                stream.close()
         raise
     return launched
 
