@@ -28,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -191,22 +192,77 @@ def bwrap_argv(inner: Sequence[str], *, uid: int, scratch_bytes: int,
     return argv + list(inner)
 
 
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
 
 
-@functools.lru_cache(maxsize=1)
-def become_subreaper() -> bool:
-    """Make this process a child subreaper (once): orphans of the sandboxes it starts come back to it.
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def is_subreaper() -> bool:
+    """Whether the kernel treats this process as a child subreaper now (``PR_GET_CHILD_SUBREAPER``)."""
+    libc, value = _libc(), ctypes.c_int(0)
+    try:
+        return libc is not None and libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0) == 0 \
+            and value.value != 0
+    except AttributeError:
+        return False
+
+
+def _set_subreaper(on: bool) -> bool:
+    libc = _libc()
+    try:
+        return libc is not None and libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
+    except AttributeError:
+        return False
+
+
+class _Subreaper:
+    """How many sandboxes of this process are alive, and whether the subreaper flag is ours to clear."""
+
+    lock = threading.Lock()
+    holds = 0
+    owned = False  # set by hold_subreaper (not by the application before it)
+
+
+def hold_subreaper() -> bool:
+    """Make this process a child subreaper while a sandbox of it is alive; pair with :func:`release_subreaper`.
 
     bubblewrap's outer process exits before its init inside the PID namespace has finished, and a
     killed fork server leaves its learner behind; re-parented here, they can be waited for (and their
-    CPU time counted in the grader's own) instead of lingering under init. False where prctl fails.
+    CPU time counted in the grader's own) instead of lingering under init. The first hold sets the flag
+    (unless the process had set it itself); False where prctl fails.
     """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
+    with _Subreaper.lock:
+        _Subreaper.holds += 1
+        if _Subreaper.holds == 1 and not is_subreaper():
+            _Subreaper.owned = _set_subreaper(True)
+        return is_subreaper()
+
+
+def release_subreaper() -> None:
+    """End one :func:`hold_subreaper` (its sandbox is reaped); the last clears the flag this module set.
+
+    So a library caller is a subreaper only while grading: afterwards orphans of unrelated programs it
+    started go to init again instead of becoming its zombies.
+    """
+    with _Subreaper.lock:
+        _Subreaper.holds = max(_Subreaper.holds - 1, 0)
+        if _Subreaper.holds == 0 and _Subreaper.owned:
+            _set_subreaper(False)
+            _Subreaper.owned = False
+
+
+def _forget_subreaper_after_fork() -> None:
+    # the flag is not inherited across fork, nor are the parent's sandboxes (they are not our children)
+    _Subreaper.lock = threading.Lock()
+    _Subreaper.holds, _Subreaper.owned = 0, False
+
+
+os.register_at_fork(after_in_child=_forget_subreaper_after_fork)
 
 
 def reap_group(pgid: int) -> None:
@@ -218,6 +274,44 @@ def reap_group(pgid: int) -> None:
             return
         except InterruptedError:
             continue
+
+
+def _children_in(sessions: set[int]) -> list[int]:
+    """This process's children (zombies too) whose session is one of ``sessions``."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                if int(fields[1]) == me and int(fields[3]) in sessions:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def reap_sessions(sessions: set[int]) -> None:
+    """SIGKILL and wait for every child of this process in one of ``sessions``, until none is left.
+
+    Orphans come here (the subreaper) only once their parent is gone; killing them by pid is safe as
+    they are our own children (a pid is not reused before its parent reaps it). Reaping one hands its
+    own children to us, hence the loop.
+    """
+    for _ in range(1000):
+        found = _children_in(sessions)
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in found:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
 
 
 def read_child_pid(fd: int, timeout: float) -> int | None:
@@ -256,7 +350,14 @@ def bwrap_works() -> str | None:
         return "setpriv (util-linux) is not installed"
     probe = "import os, sys; sys.stdout.write(str(os.getuid()))"
     uid = next_uid()
-    become_subreaper()
+    hold_subreaper()
+    try:
+        return _probe_bwrap(probe, uid)
+    finally:
+        release_subreaper()
+
+
+def _probe_bwrap(probe: str, uid: int) -> str | None:
     info, info_w = os.pipe()
     try:
         proc = subprocess.Popen(bwrap_argv(python_argv() + ["-S", "-c", probe], uid=uid, scratch_bytes=1 << 20,

@@ -11,11 +11,21 @@ and the learner's CPU time is counted in the grader's own (``/usr/bin/time``).
 
 Why waiting needs care: bubblewrap's outer process exits as soon as the
 sandboxed command does, while its init process inside the PID namespace is
-still tearing down; and a killed fork server leaves its learner process behind.
-Those processes are re-parented to the nearest *child subreaper*, so the
-grader becomes one (:func:`isolation.become_subreaper`) and reaps them: the
-launch's process group, plus the processes it pinned with a pidfd (bwrap's init,
-whose pid bwrap reports on ``--info-fd``; the fork server's current learner).
+still tearing down; and a killed fork server leaves its learner process (and
+whatever the learner started) behind. Those processes are re-parented to the
+nearest *child subreaper*, so the grader is one while a launch is alive and
+reaps them: the launch's process group, the processes it pinned with a pidfd
+(bwrap's init, whose pid bwrap reports on ``--info-fd``; the fork server's
+current learner; every member of its control group) and, once those are gone,
+any child of the grader left in their sessions.
+
+The subreaper flag is scoped (:func:`isolation.hold_subreaper`): the first live
+launch sets it, closing the last one clears it again after everything is reaped,
+so a program that uses the grader as a library is not left adopting the orphans
+of unrelated programs it starts later. The count is per process: a fork of the
+grader starts at zero, as the kernel does not pass the flag to it either.
+Orphans of unrelated programs that happen to be re-parented while a launch is
+alive remain the caller's children (as they would under any subreaper).
 """
 
 from __future__ import annotations
@@ -62,11 +72,13 @@ class Launched:
 
     def __init__(self, proc: subprocess.Popen[bytes], mode: str, group: cgroup.Cgroup | None,
                  workdir: str, tempdir: str | None, submission: str | None) -> None:
+        """Take over a started process and one :func:`isolation.hold_subreaper` made for it."""
         self.proc, self.mode, self.cgroup = proc, mode, group
         #: the working directory and the submission's path as the process sees them
         self.workdir, self.submission = workdir, submission
         self._tempdir = tempdir
         self._pinned: dict[int, int] = {}  # pid -> pidfd of processes outside the group to reap at close
+        self._holder = os.getpid()  # the process whose subreaper hold this is (not a fork of it)
         self.closed = False
 
     @property
@@ -88,16 +100,30 @@ class Launched:
         if fd is not None:
             os.close(fd)
 
+    def _pin_members(self, group: cgroup.Cgroup) -> None:
+        """Pin every process of the control group, dropping pids that were not members once opened (recycled)."""
+        listed = [pid for pid in group.members() if pid not in self._pinned]
+        for pid in listed:
+            self.pin(pid)
+        still = set(group.members())
+        for pid in listed:
+            if pid not in still:
+                self.unpin(pid)
+
     def kill(self) -> None:
-        """SIGKILL the launch's process group and every pinned process."""
+        """SIGKILL the launch's process group, every pinned process and the process group each one leads."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        for fd in self._pinned.values():
+        for pid, fd in self._pinned.items():
             try:
                 signal.pidfd_send_signal(fd, signal.SIGKILL)
-            except OSError:
+            except OSError:  # reaped already: its pid may name another process by now
+                continue
+            try:  # not reaped, so the pid is still its own: its group (a forked learner leads one) goes too
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
 
     def wait(self, timeout: float | None = None) -> int:
@@ -115,22 +141,30 @@ class Launched:
         if self.closed:
             return
         self.closed = True
-        if self.cgroup is not None:  # processes that left the group's session (setsid) are reaped by pid
-            for pid in self.cgroup.members():
-                self.pin(pid)
-        self.kill()
-        self.proc.wait()
-        isolation.reap_group(self.proc.pid)
-        for pid in list(self._pinned):
-            try:
-                os.waitid(os.P_PIDFD, self._pinned[pid], os.WEXITED)
-            except ChildProcessError:  # reaped by its own parent, or re-parented elsewhere: it is gone
-                pass
-            self.unpin(pid)
-        if self.cgroup is not None:
-            self.cgroup.remove()
-        if self._tempdir is not None:
-            shutil.rmtree(self._tempdir, ignore_errors=True)
+        try:
+            if self.cgroup is not None:  # processes that left the group's session (setsid) are reaped by pid
+                self._pin_members(self.cgroup)
+            self.kill()
+            self.proc.wait()
+            isolation.reap_group(self.proc.pid)
+            sessions = {self.proc.pid}
+            for pid in list(self._pinned):
+                try:
+                    os.waitid(os.P_PIDFD, self._pinned[pid], os.WEXITED)
+                except ChildProcessError:  # reaped by its own parent, or re-parented elsewhere: it is gone
+                    pass
+                sessions.add(pid)
+                self.unpin(pid)
+            # what the dead left in their sessions was re-parented here (a learner's children after its fork
+            # server died): kill and reap it
+            isolation.reap_sessions(sessions)
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            if self._tempdir is not None:
+                shutil.rmtree(self._tempdir, ignore_errors=True)
+        finally:
+            if self._holder == os.getpid():
+                isolation.release_subreaper()
 
 
 def launch(entry: Entry, args: Sequence[str], limits: Limits, mode: str, *,
@@ -146,7 +180,33 @@ def launch(entry: Entry, args: Sequence[str], limits: Limits, mode: str, *,
     ``workdir_arg`` appends its working directory to ``args``. ``pass_fds`` stay open in it; the caller
     closes its own copies.
     """
-    isolation.become_subreaper()
+    isolation.hold_subreaper()
+    try:
+        launched, info = _start(entry, args, limits, mode, rlimits=rlimits, cgroup_memory=cgroup_memory,
+                                submission=submission, workdir_arg=workdir_arg, as_pid_1=as_pid_1,
+                                pass_fds=pass_fds, stdin=stdin, stdout=stdout, stderr=stderr)
+    except BaseException:
+        isolation.release_subreaper()
+        raise
+    try:  # from here on the launch is ours: any exception (SIGTERM's SystemExit in a batch worker) reaps it
+        if info is not None:
+            pid = isolation.read_child_pid(info, limits.startup_seconds)
+            if pid is not None:  # bwrap's init (or the sandboxed process itself with --as-pid-1), in its own session
+                launched.pin(pid)
+    except BaseException:
+        launched.close()
+        for stream in (launched.proc.stdin, launched.proc.stdout, launched.proc.stderr):
+            if stream is not None:
+                stream.close()
+        raise
+    return launched
+
+
+def _start(entry: Entry, args: Sequence[str], limits: Limits, mode: str, *,
+           rlimits: tuple[dict[str, int], bool] | None, cgroup_memory: int, submission: str | None,
+           workdir_arg: bool, as_pid_1: bool, pass_fds: Sequence[int], stdin: int | IO[bytes] | None,
+           stdout: int | IO[bytes] | None, stderr: int | IO[bytes] | None) -> tuple[Launched, int | None]:
+    """Start the process of :func:`launch`; the read end of bwrap's ``--info-fd`` (or None) comes with it."""
     inner = isolation.python_argv() + ["-c", _BOOT.format(root=isolation.PACKAGE_ROOT, entry=entry), *args]
     fds = list(pass_fds)
     opened: list[int] = []  # made here, closed here
@@ -201,10 +261,4 @@ def launch(entry: Entry, args: Sequence[str], limits: Limits, mode: str, *,
     finally:
         for fd in opened:
             os.close(fd)
-    launched = Launched(proc, mode, group, workdir, tempdir, inside)
-    if info is not None:
-        pid = isolation.read_child_pid(info, limits.startup_seconds)
-        if pid is not None:  # bwrap's init (or the sandboxed process itself with --as-pid-1), in its own session
-            launched.pin(pid)
-    return launched
-
+    return Launched(proc, mode, group, workdir, tempdir, inside), info

@@ -78,14 +78,29 @@ class _Fresh:
         finally:
             os.close(wfd)
         proc = self.launched.proc
-        job = dict(job, path=self.launched.submission, workdir=self.launched.workdir)
-        assert proc.stdin and proc.stdout and proc.stderr
-        try:
-            proc.stdin.write(json.dumps(job).encode())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        self.fds = (os.dup(proc.stdout.fileno()), os.dup(proc.stderr.fileno()), rfd)
+        dups: list[int] = []
+        try:  # the launch is ours now: if handing it the job fails, nothing of it may go on unwatched
+            job = dict(job, path=self.launched.submission, workdir=self.launched.workdir)
+            assert proc.stdin and proc.stdout and proc.stderr
+            try:
+                proc.stdin.write(json.dumps(job).encode())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            dups.append(os.dup(proc.stdout.fileno()))
+            dups.append(os.dup(proc.stderr.fileno()))
+        except BaseException:
+            for fd in [*dups, rfd]:
+                os.close(fd)
+            self.launched.close()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+            raise
+        self.fds = (dups[0], dups[1], rfd)
         proc.stdout.close()
         proc.stderr.close()
 
