@@ -48,8 +48,8 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
 def read_canvas(path: Path) -> CanvasSheet:
     """A Canvas gradebook export (Grades > Export > Export Entire Gradebook)."""
     header, body = read_table(path)
-    folded = {h.casefold(): h for h in header}
-    present = {name: folded[name.casefold()] for name in IDENTITY if name.casefold() in folded}
+    wanted = {name.casefold(): name for name in IDENTITY}
+    present = {wanted[h.casefold()]: h for h in header if h.casefold() in wanted}  # in the export's order
     if "Student" not in present and "ID" not in present:
         raise UsageError(f"{path} has neither a 'Student' nor an 'ID' column: is it a Canvas gradebook export? "
                          f"(its columns: {', '.join(header[:8])})")
@@ -61,8 +61,9 @@ def read_canvas(path: Path) -> CanvasSheet:
     first = header[0] if header else ""
     for n, cells in enumerate(body, start=2):
         record = dict(zip(header, (c.strip() for c in cells)))
-        label = record.get(present.get("Student", first), "").casefold()
-        if label in _LABEL_ROWS and not record.get(present.get("ID", ""), ""):
+        labels = {record.get(present.get("Student", first), "").casefold(), record.get(first, "").casefold()}
+        label = next(iter(labels & _LABEL_ROWS), "")  # a column moved in a spreadsheet: the label may be in either
+        if label and not record.get(present.get("ID", ""), ""):
             if label == "points possible":
                 has_points = True
                 for a in assignments:
