@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.test_batch import GOOD, SIGN, SOLUTION, TEMPLATE, run, write_class
 
-BOB_FIXED_EXP_BROKE_SQUARE = "from sympy import exp\n\n\ndef d_exp(x):\n    return exp(x)\n\n\ndef d_square(x):\n    return x\n"
+BOB_FIXED_EXP_BROKE_SQUARE = ("from sympy import exp\n\n\ndef d_exp(x):\n    return exp(x)\n\n\n"
+                              "def d_square(x):\n    return x\n")
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -83,7 +84,8 @@ def test_batch_to_canvas_and_moodle_with_an_override_that_survives_regrades(tmp_
     assert exp.returncode == 0, exp.stderr
     got = _rows(moodle)
     assert got[0] == ["email", "name", "Tiny", "Feedback: Tiny"]
-    assert [r[:3] for r in got[1:]] == [["alice@uni.edu", "Alice Smith", "3"], ["Bob.Jones@uni.edu", "Bob Jones", "0.5"],
+    assert [r[:3] for r in got[1:]] == [["alice@uni.edu", "Alice Smith", "3"],
+                                        ["Bob.Jones@uni.edu", "Bob Jones", "0.5"],
                                         ["carol@uni.edu", "Carol King", "0"]]
     assert "manual grade #1" in got[2][3]
 

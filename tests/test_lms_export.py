@@ -163,7 +163,7 @@ def test_overrides_apply_to_an_item_and_to_a_total_and_are_marked(tmp_path):
     out = book(tmp_path, {"bob": {"tiny": {"a": 0, "b": 2}}})
     with Gradebook(out / "gradebook.sqlite") as gb:
         first = gb.add_override("bob", "tiny", "a", 1.5, "partial credit", "ta")
-        with pytest.raises(UsageError, match="outside 0..2"):
+        with pytest.raises(UsageError, match=r"outside 0\.\.2"):
             gb.add_override("bob", "tiny", "a", 3, "too much", "ta")
         with pytest.raises(UsageError, match="no item 'c'"):
             gb.add_override("bob", "tiny", "c", 1, "x", "ta")
