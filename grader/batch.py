@@ -36,8 +36,9 @@ from .batch_worker import (
 )
 from .catalogue import Exercise
 from .errors import UsageError
-from .gradebook import Gradebook, now, result_from_json, result_to_json
+from .gradebook import Gradebook, ItemChange, now, result_from_json, result_to_json
 from .layouts import Discovery, Submission
+from .overrides import Override
 from .render.text import printable
 from .runtypes import Limits
 
@@ -53,6 +54,31 @@ class BatchOptions:
     jobs: int
     regrade: bool = False
     limits: Limits = dataclasses.field(default_factory=Limits)
+    #: targeted regrades: only these learners (every exercise) and these ``exercise.item`` s (every learner)
+    regrade_learners: tuple[str, ...] = ()
+    regrade_items: tuple[str, ...] = ()
+    #: undo the manual overrides of the submissions this run covers (kept otherwise)
+    drop_overrides: bool = False
+
+    @property
+    def targeted(self) -> bool:
+        """Whether only some learners or items are regraded."""
+        return bool(self.regrade_learners or self.regrade_items)
+
+    def only_items(self, sub: Submission) -> frozenset[str] | None:
+        """The items of ``sub`` this run may change (None: all of them)."""
+        if not self.targeted or sub.learner in self.regrade_learners:
+            return None
+        return frozenset(t.partition(".")[2] for t in self.regrade_items if t.partition(".")[0] == sub.exercise)
+
+    @property
+    def mode(self) -> tuple[str, str]:
+        """What the run was asked, for the gradebook's ``runs`` row: (mode, targets)."""
+        if self.targeted:
+            kind = "+".join(k for k, v in (("regrade-learner", self.regrade_learners),
+                                           ("regrade-item", self.regrade_items)) if v)
+            return kind, " ".join((*self.regrade_learners, *self.regrade_items))
+        return ("regrade" if self.regrade else "resume"), ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +90,11 @@ class BatchRun:
     problems: tuple[str, ...]
     interrupted: bool
     seconds: float
+    #: item grades this run changed (earlier grade -> new), in the order recorded
+    changes: tuple[ItemChange, ...] = ()
+    #: manual overrides in force after the run, and those ``--drop-overrides`` undid
+    overrides: tuple[Override, ...] = ()
+    dropped: tuple[Override, ...] = ()
 
 
 def default_jobs() -> int:
@@ -74,9 +105,32 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def check_targets(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions) -> None:
+    """Refuse a ``--regrade LEARNER`` or ``--regrade-item EXERCISE.ITEM`` that names nothing found."""
+    learners = set(discovery.learners)
+    unknown = [name for name in options.regrade_learners if name not in learners]
+    if unknown:
+        raise UsageError(f"--regrade {unknown[0]}: no such learner in this folder (learners: "
+                         f"{', '.join(sorted(learners)[:10])}{', ...' if len(learners) > 10 else ''})")
+    for target in options.regrade_items:
+        name, dot, item = target.partition(".")
+        ex = exercises.get(name)
+        if not dot or ex is None:
+            raise UsageError(f"--regrade-item {target}: write EXERCISE.ITEM with an exercise of the catalogue "
+                             f"({', '.join(exercises)})")
+        if item not in {it.name for it in ex.items}:
+            raise UsageError(f"--regrade-item {target}: {name} has no item {item!r} (items: "
+                             f"{', '.join(it.name for it in ex.items)})")
+
+
 def plan(discovery: Discovery, versions: dict[str, str], book: Gradebook,
-         regrade: bool) -> tuple[list[Submission], int]:
-    """The submissions still to grade (new, changed, or graded by another version) and how many are skipped."""
+         regrade: bool, options: BatchOptions | None = None) -> tuple[list[Submission], int]:
+    """The submissions still to grade (new, changed, or graded by another version) and how many are skipped.
+
+    With targeted regrades (``options``), exactly the targeted submissions, whatever the gradebook holds."""
+    if options is not None and options.targeted:
+        todo = [s for s in discovery.submissions if s.learner in options.regrade_learners or options.only_items(s)]
+        return todo, len(discovery.submissions) - len(todo)
     if regrade:
         return list(discovery.submissions), 0
     done = book.graded_versions()
@@ -107,6 +161,8 @@ class _Scheduler:
         self.total, self.progress = total, progress
         self.graded = 0
         self.problems: list[str] = []
+        self.run_id: int | None = None  # the gradebook's runs row, for the change history
+        self.changes: list[ItemChange] = []
         self.twins: dict[tuple[str, str], list[Submission]] = {}
 
     def leaders(self, todo: Sequence[Submission]) -> list[Submission]:
@@ -131,7 +187,8 @@ class _Scheduler:
     def _record(self, sub: Submission, payload: _Payload) -> None:
         text, began, problem = payload
         result = result_from_json(text)
-        self.book.record(sub.learner, sub.relpath, sub.sha256, self.versions[sub.exercise], result, began, text)
+        self.changes += self.book.record(sub.learner, sub.relpath, sub.sha256, self.versions[sub.exercise], result,
+                                         began, text, self.run_id, self.options.only_items(sub))
         self._count(sub, problem)
         for twin in self.twins.pop((sub.exercise, sub.sha256), []):  # same bytes, same exercise: same grade
             copy = dataclasses.replace(result, submission=twin.relpath)
@@ -140,7 +197,8 @@ class _Scheduler:
                 problem = ""
             except OSError as exc:
                 problem = f"report not written: {exc}"
-            self.book.record(twin.learner, twin.relpath, twin.sha256, self.versions[twin.exercise], copy, began)
+            self.changes += self.book.record(twin.learner, twin.relpath, twin.sha256, self.versions[twin.exercise],
+                                             copy, began, None, self.run_id, self.options.only_items(twin))
             self._count(twin, problem)
 
     def _count(self, sub: Submission, problem: str) -> None:
@@ -243,12 +301,15 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     options = dataclasses.replace(options, limits=limits)
     options.out.mkdir(parents=True, exist_ok=True)
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
+    check_targets(discovery, exercises, options)
     interrupted = True  # until the run ends normally: a run cut short by anything is recorded as interrupted
     with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book:
         versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
-        todo, skipped = plan(discovery, versions, book, options.regrade)
-        run_id = book.start_run(options.jobs, len(todo), skipped)
+        todo, skipped = plan(discovery, versions, book, options.regrade, options)
+        run_id = book.start_run(options.jobs, len(todo), skipped, *options.mode)
+        dropped = _drop_overrides(book, discovery, todo, options, run_id)
         sched = _Scheduler(book, used, versions, options, len(todo), progress, lock_fd)
+        sched.run_id = run_id
         try:
             if todo:
                 _warm_up(used.values())
@@ -262,23 +323,43 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
             book.finish_run(run_id, sched.graded, interrupted)
             raise
         book.finish_run(run_id, sched.graded, interrupted)
-    return BatchRun(sched.graded, skipped, tuple(sched.problems), interrupted, time.monotonic() - started)
+        kept = tuple(book.overrides())
+    return BatchRun(sched.graded, skipped, tuple(sched.problems), interrupted, time.monotonic() - started,
+                    tuple(sched.changes), kept, tuple(dropped))
 
 
-def write_outputs(discovery: Discovery, exercises: Sequence[Exercise], out: Path) -> tuple[Path, ...]:
+def _drop_overrides(book: Gradebook, discovery: Discovery, todo: Sequence[Submission], options: BatchOptions,
+                    run_id: int) -> list[Override]:
+    """With ``--drop-overrides``: undo the overrides of the submissions this run covers (the targeted ones, or
+    every submission found); they stay in the history, marked undone by this run."""
+    if not options.drop_overrides:
+        return []
+    covered = todo if options.targeted else discovery.submissions
+    return book.drop_overrides({(s.learner, s.exercise) for s in covered},
+                               by=f"grader batch --drop-overrides (run {run_id})")
+
+
+def write_outputs(discovery: Discovery, exercises: Sequence[Exercise], out: Path,
+                  refresh: frozenset[tuple[str, str]] = frozenset()) -> tuple[Path, ...]:
     """Write grades.csv, grades.json, summary.html and any missing report, from the gradebook.
 
     Only the submissions found this time are exported (a learner removed from the folder drops out).
+    Manual overrides are applied (and marked) everywhere; the reports of ``refresh`` (learner, exercise)
+    pairs and of every submission with an override, in force or undone, are written again.
     """
+    from .overrides import apply
     from .render import csv as exports
     from .render import summary
 
     current = {(s.learner, s.exercise) for s in discovery.submissions}
     with _exclusive(out):
         with Gradebook(out / "gradebook.sqlite") as book:
-            stored = [s for s in book.submissions() if (s.learner, s.exercise) in current]
+            every = book.overrides(include_undone=True)
+            stored = [dataclasses.replace(s, result=apply(s.result, [o for o in every if o.learner == s.learner]))
+                      for s in book.submissions() if (s.learner, s.exercise) in current]
+        touched = refresh | {(o.learner, o.exercise) for o in every}
         for s in stored:
-            if not report_path(out, s.learner, s.exercise).exists():
+            if (s.learner, s.exercise) in touched or not report_path(out, s.learner, s.exercise).exists():
                 write_report(out, s.learner, s.result)
         files = {
             out / "grades.csv": exports.render_csv(stored, exercises),
@@ -320,5 +401,7 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
                          f"learner, or <learner>_<exercise> in one folder")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
     run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress)
-    outputs = () if run.interrupted else write_outputs(found, exercises, out)
+    # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade
+    refresh = frozenset((s.learner, s.exercise) for s in found.submissions if options.only_items(s))
+    outputs = () if run.interrupted else write_outputs(found, exercises, out, refresh)
     return BatchOutcome(found, run, outputs)

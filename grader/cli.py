@@ -87,6 +87,9 @@ class Grader(click.Group):
         ctx.exit(exit_status(lambda: run_command(ctx)))
 
 
+#: what a bare ``--regrade`` stands for (a learner name never holds a NUL)
+REGRADE_ALL = "\0all"
+
 catalog_option = click.option(
     "--catalog", "catalog", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Catalogue directory with exercises/ and solutions/ (default: $GRADER_CATALOG, the source "
@@ -168,7 +171,13 @@ def grade_command(**params: Any) -> int:
               help="Output folder: gradebook.sqlite, grades.csv, grades.json, summary.html, reports/.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: the machine's cores).")
-@click.option("--regrade", is_flag=True, help="Grade everything again, even what the gradebook already has.")
+@click.option("--regrade", "regrade", is_flag=False, flag_value=REGRADE_ALL, multiple=True, metavar="[LEARNER]",
+              help="Grade everything again, even what the gradebook already has; --regrade LEARNER (repeatable) "
+                   "regrades only that learner.")
+@click.option("--regrade-item", "regrade_items", multiple=True, metavar="EXERCISE.ITEM",
+              help="Regrade only this item, for every learner (repeatable); the other items keep their grade.")
+@click.option("--drop-overrides", is_flag=True,
+              help="Undo the manual overrides of the submissions this run covers (kept by default).")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
@@ -177,10 +186,16 @@ def batch_command(**params: Any) -> int:
     from .commands import BatchCommand, batch
     from .render import terminal
     from .render.progress import Progress
+    from .render.regrade import batch_override_lines, change_lines
 
+    asked = params.pop("regrade")
+    params |= {"regrade": REGRADE_ALL in asked, "regrade_learners": tuple(a for a in asked if a != REGRADE_ALL)}
     with Progress(sys.stderr) as progress:
         outcome = batch(BatchCommand(**params), progress, log=lambda m: echo(m, err=True))
     echo("\n".join(terminal.batch_summary(outcome)))
+    run = outcome.run
+    for line in change_lines(run.changes, run.overrides) + batch_override_lines(run.overrides, run.dropped):
+        echo(line)
     # interrupted: what was recorded is kept; the same command resumes
     return EXIT_INTERRUPTED if outcome.run.interrupted else EXIT_OK
 
@@ -250,6 +265,68 @@ def equiv_command(**params: Any) -> int:
     report = check_options(options)
     echo(json.dumps(report.to_json(), ensure_ascii=False) if options.as_json else equiv.render(report))
     return EXIT_FOR[report.verdict.status]
+
+
+# --- grades into the LMS (issue 16): grader override, grader export ---
+
+
+@main.command("override")
+@click.argument("out", type=click.Path(exists=True, path_type=Path), metavar="DIR")
+@click.argument("learner", required=False)
+@click.argument("target", required=False, metavar="EXERCISE[.ITEM]")
+@click.argument("points", required=False, type=float)
+@click.option("--reason", help="Why (kept with the grade and shown wherever it is used).")
+@click.option("--by", help="Who made it (default: your user name).")
+@click.option("--list", "list_all", is_flag=True, help="List every override, in force or undone.")
+@click.option("--undo", type=int, metavar="ID", help="Undo override ID (it stays in the history).")
+def override_command(**params: Any) -> int:
+    """Record a manual grade for LEARNER's EXERCISE (its total) or EXERCISE.ITEM in DIR's gradebook.
+
+    Exports and reports use it, marked; later grader batch runs keep it unless --drop-overrides.
+    """
+    from .commands import OverrideCommand, override
+    from .render.regrade import override_line
+
+    action, done = override(OverrideCommand(**params))
+    if action == "list" and not done:
+        echo("no manual overrides in this gradebook")
+    for o in done:
+        echo(override_line(o) if action == "list" else f"{action} {override_line(o)}")
+    if action != "list":
+        echo("grades.csv and the reports follow at the next grader batch run (nothing is regraded); "
+             "grader export uses it now")
+    return EXIT_OK
+
+
+@main.command("export")
+@click.option("--gradebook", "gradebook", required=True, type=click.Path(exists=True, path_type=Path),
+              metavar="DIR", help="The --out folder of grader batch (or its gradebook.sqlite).")
+@click.option("--canvas", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="EXPORT.csv",
+              help="The gradebook export downloaded from Canvas (Grades > Export > Export Entire Gradebook).")
+@click.option("--moodle", is_flag=True, help="Write Moodle's CSV grade import, keyed by --key (needs --roster).")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to upload; a side file NAME.matching.csv lists matches and unmatched learners.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="roster.csv",
+              help="id, name, email, optional section and aliases: maps batch learner names to people.")
+@click.option("--columns", type=click.Choice(["exercises", "total"]), default="total", show_default=True,
+              help="One column per exercise, or one total.")
+@click.option("--assignment", "assignments", multiple=True, metavar="NAME",
+              help='The LMS column: "Homework 3 (1234)" for the total; EXERCISE="Name" per exercise.')
+@click.option("--scale", type=click.Choice(["points", "percent"]), default="points", show_default=True,
+              help="Points (our maximum must equal Canvas's points possible) or percentages.")
+@click.option("--key", type=click.Choice(["email", "idnumber"]), default="email", show_default=True,
+              help="Moodle: match people by the roster's email or id (Moodle's ID number).")
+@click.option("--feedback", is_flag=True, help="Moodle: add a feedback column with a one-line summary per exercise.")
+def export_command(**params: Any) -> int:
+    """Write the batch's grades as a file Canvas or Moodle imports as is."""
+    from .commands import export
+    from .lms.export import ExportOptions
+    from .render.lms import summary_lines
+
+    params["assignments"] = tuple(params["assignments"])
+    for line in summary_lines(export(ExportOptions(**params))):
+        echo(line)
+    return EXIT_OK
 
 
 if __name__ == "__main__":
