@@ -348,3 +348,46 @@ def from_notebook(text: str) -> Source:
         return _problem(f"your notebook's code cells hold more than {MAX_CODE_BYTES >> 20} MiB of code")
     return Source(code, "\n".join(scanned_lines) + "\n", tuple(places), tuple(dropped),
                   tuple(notes) + tuple(d.describe() for d in dropped))
+
+
+def _cell(kind: str, source: str, number: int) -> dict[str, object]:
+    cell: dict[str, object] = {"cell_type": kind, "id": f"{kind}-{number}", "metadata": {}, "source": source}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def release(template: str, name: str, self_check: bool = True) -> str:
+    """The notebook version of an exercise template (nbformat 4.5 JSON), built from the same ``.py`` text.
+
+    The module docstring becomes the first markdown cell, the code before the first function a code
+    cell, and each top-level function one markdown cell with its task (the docstring, LaTeX and all)
+    and one code cell with the stub; ``self_check`` adds a last cell that grades the notebook itself.
+    """
+    tree = ast.parse(template)
+    lines = template.split("\n")
+    cells: list[dict[str, object]] = []
+    doc = ast.get_docstring(tree)
+    if doc:
+        cells.append(_cell("markdown", doc, len(cells)))
+    functions = [s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    body_start = 1 if doc else 0
+    first = functions[0] if functions else None
+    setup_end = (min([first.lineno] + [d.lineno for d in first.decorator_list]) - 1) if first else len(lines)
+    setup_start = tree.body[body_start].lineno - 1 if len(tree.body) > body_start else setup_end
+    setup = "\n".join(lines[setup_start:setup_end]).strip()
+    if setup:
+        cells.append(_cell("code", setup, len(cells)))
+    for fn in functions:
+        task = ast.get_docstring(fn) or fn.name
+        cells.append(_cell("markdown", f"### `{fn.name}`\n\n{task}", len(cells)))
+        start = min([fn.lineno] + [d.lineno for d in fn.decorator_list]) - 1
+        cells.append(_cell("code", "\n".join(lines[start:fn.end_lineno]).rstrip(), len(cells)))
+    if self_check:
+        cells.append(_cell("markdown", "### Check your work\n\nSave the notebook, then run the cell below "
+                                       "(the grader reads the saved file).", len(cells)))
+        cells.append(_cell("code", f"!grader grade {name}.ipynb", len(cells)))
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                       "metadata": {"kernelspec": kernel, "language_info": {"name": "python"}}},
+                      indent=1, ensure_ascii=False) + "\n"
