@@ -127,3 +127,17 @@ def test_without_nbformat_a_notebook_gets_a_one_line_install_hint(tmp_path, cata
     path.write_text(notebook(code(D_EXP)))
     with pytest.raises(UsageError, match=r"pip install 'grader\[notebooks\]'"):
         grade_file(path, catalogue["derivatives"])
+
+
+def test_every_output_names_the_cell(tmp_path, catalogue, fast_limits):
+    from grader.render import gradescope, html, junit, terminal
+
+    result, _ = _grade(tmp_path, catalogue, fast_limits, notebook(
+        markdown("intro"), code(D_EXP), code("def d_exp_neg(x):\n    return undefined_name\n"),
+        code("def d_log(x)\n    return 1 / x\n")))
+    assert "SyntaxError on line 1 of cell 4" in terminal.render(result, color=False)  # the table cuts long lines
+    assert "line 2 of cell 3" in html.render(result)
+    doc = gradescope.to_dict(result)
+    assert any("line 2 of cell 3" in t.get("output", "") for t in doc["tests"])
+    xml = junit.render(result)
+    assert '<property name="cell" value="3"' in xml and 'line="2"' in xml
