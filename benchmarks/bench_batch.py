@@ -1,6 +1,11 @@
 """Batch grading throughput and memory on a synthetic class, against fresh ``grader grade`` processes.
 
-Usage: python benchmarks/bench_batch.py [--submissions 1000] [--jobs N] [--timeout 2] [--sample 20]
+Usage: python benchmarks/bench_batch.py [--submissions 1000] [--jobs N] [--timeout 2] [--sample 20] [--notebooks]
+
+``--notebooks`` also grades, in the same run, a copy of the class where every
+other learner hands in each ``.py`` file as a notebook (``NAME.ipynb``, its
+top-level blocks in separate code cells between markdown cells, with an output),
+and prints the added time per notebook submission against ``.py`` only.
 
 The class is generated from whatever exercises the catalogue has when it runs:
 each learner hands in every exercise (so ``--submissions 1000`` with five
@@ -227,6 +232,30 @@ def run_batch_cli(class_dir: Path, out: Path, jobs: int, timeout: float,
     return seconds, sampler.peak, sampler.cpu_seconds, stdout
 
 
+def as_notebook(text: str) -> str:
+    """A ``.py`` submission as a learner's notebook: its blocks in code cells between markdown, one with output."""
+    cells: list[dict[str, Any]] = []
+    for n, block in enumerate(b for b in text.split("\n\n\n") if b.strip()):
+        cells.append({"cell_type": "markdown", "id": f"m{n}", "metadata": {}, "source": f"Step {n}"})
+        cells.append({"cell_type": "code", "id": f"c{n}", "metadata": {}, "source": block, "execution_count": n,
+                      "outputs": [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]})
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+
+
+def make_mixed(files: list[Path], class_dir: Path, mixed_dir: Path) -> int:
+    """Copy the class into ``mixed_dir``, every other learner's ``.py`` files as notebooks; how many notebooks."""
+    shutil.copytree(class_dir, mixed_dir)
+    learners = sorted({f.parent.name for f in files})
+    count = 0
+    for f in files:
+        if f.suffix == ".py" and learners.index(f.parent.name) % 2 == 0:
+            target = mixed_dir / f.relative_to(class_dir)
+            target.with_suffix(".ipynb").write_text(as_notebook(target.read_text()))
+            target.unlink()
+            count += 1
+    return count
+
+
 def run_fresh(files: list[Path], jobs: int, timeout: float, scratch: Path) -> float:
     """Wall seconds to grade ``files`` with one fresh ``grader grade`` process each, ``jobs`` at a time."""
     def one(path: Path) -> None:
@@ -267,6 +296,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--notebooks", action="store_true", help="also grade a mix of .py and .ipynb files")
     args = parser.parse_args()
     exercises = load_catalogue(find_catalogue(None))
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
@@ -286,6 +316,12 @@ def main() -> int:
                                         "GROUP BY exercise, sha256)").fetchone()  # identical files: graded once
         hits, misses = sum(c["hits"] for c in counters), sum(c["misses"] for c in counters)
         rerun, _, _, _ = run_batch_cli(tmpdir / "class", tmpdir / "out", args.jobs, args.timeout, stats)
+        if args.notebooks:
+            notebooks = make_mixed(files, tmpdir / "class", tmpdir / "mixed")
+            mixed, _, _, _ = run_batch_cli(tmpdir / "mixed", tmpdir / "out-mixed", args.jobs, args.timeout, stats)
+            print(f"notebooks: .py only {seconds:.1f} s; the same class with {notebooks} of {len(files)} files as "
+                  f".ipynb {mixed:.1f} s; added time per notebook submission "
+                  f"{(mixed - seconds) / max(notebooks, 1) * 1000:+.0f} ms (wall, {args.jobs} jobs)")
 
         rng = random.Random(7)
         by_exercise: dict[str, list[Path]] = {}

@@ -33,7 +33,7 @@ from pathlib import Path
 import jinja2
 
 from . import __version__
-from .catalogue import Exercise, match_file_name
+from .catalogue import Exercise, accepted_suffixes, match_file_name
 from .errors import GraderError, UsageError
 from .results import ExerciseResult
 from .runtypes import Limits
@@ -145,18 +145,19 @@ def build(exercise: Exercise, out: Path, timeout: float = 10.0) -> Bundle:
 def find_submission(folder: Path, exercise: Exercise) -> Path | str:
     """The learner's file in ``folder``, or a message saying what to upload instead.
 
-    Prefers ``NAME.py`` (anywhere in the upload), then one ``*_NAME.py``, then
-    the only file with the right suffix.
+    Prefers ``NAME.py`` (anywhere in the upload), then ``NAME.ipynb``, then one
+    ``*_NAME.py`` or ``*_NAME.ipynb``, then the only file with a suffix the exercise reads.
     """
-    suffix = exercise.submission_suffix
-    wanted = f"{exercise.name}{suffix}"
+    suffixes = accepted_suffixes(exercise)
+    wanted = f"{exercise.name}{exercise.submission_suffix}"
+    others = "".join(f" ({exercise.name}{s} works too)" for s in suffixes[1:])
     if not folder.is_dir():
-        return f"No submission folder was found; upload {wanted}."
+        return f"No submission folder was found; upload {wanted}{others}."
     inside = folder.resolve()
-    files = sorted((p for p in folder.rglob(f"*{suffix}")
+    files = sorted((p for p in folder.rglob("*") if p.suffix in suffixes
                     if p.is_file() and not IGNORED_UPLOADS & set(p.relative_to(folder).parts)
                     and p.resolve().is_relative_to(inside)),  # a symlink out of the upload is not the learner's
-                   key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+                   key=lambda p: (suffixes.index(p.suffix), len(p.relative_to(folder).parts), str(p)))
     exact = [p for p in files if match_file_name(p.name, [exercise]) == (exercise.name, "")]
     if exact:
         return exact[0]
@@ -166,9 +167,10 @@ def find_submission(folder: Path, exercise: Exercise) -> Path | str:
     if len(files) == 1:
         return files[0]
     if not files:
-        return f"Your submission has no {suffix} file. Upload your completed {wanted}."
+        return f"Your submission has no {exercise.submission_suffix} file. Upload your completed {wanted}{others}."
+    kinds = "/".join(dict.fromkeys(p.suffix for p in files))
     listed = ", ".join(str(p.relative_to(folder)) for p in files[:6])
-    return (f"Your submission has several {suffix} files ({listed}) and none is named {wanted}. "
+    return (f"Your submission has several {kinds} files ({listed}) and none is named {wanted}. "
             f"Name your answer {wanted}, or upload only that file.")
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from .checks import kind_of, learner_input, submission_suffixes
+from .checks import kind_of, kinds, learner_input, submission_suffixes
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec
 
@@ -132,9 +132,9 @@ def _check_kinds(solution: Path, template: Path, items: Sequence[ItemSpec]) -> N
         reads = learner_input(items)
     except CatalogueError as exc:
         raise CatalogueError(f"{solution}: {exc}") from None
-    if template.suffix not in reads.suffixes:
+    if template.suffix != reads.suffixes[0]:  # a template is the input's first form; notebooks are released from it
         raise CatalogueError(f"{solution}: its items are answered in {reads.name} "
-                             f"({', '.join(reads.suffixes)}), but the template is {template.name}")
+                             f"({reads.suffixes[0]}), but the template is {template.name}")
 
 
 @lru_cache(maxsize=8)
@@ -155,19 +155,26 @@ def get_exercise(name: str, root: Path) -> Exercise:
     raise UsageError(f"unknown exercise {name!r}; the catalogue has: {known}")
 
 
+def accepted_suffixes(exercise: Exercise) -> tuple[str, ...]:
+    """The file suffixes a learner may hand in for ``exercise``: the template's first, then the others the
+    input reading that suffix also reads (``.py`` then ``.ipynb``)."""
+    own = exercise.submission_suffix
+    return tuple(dict.fromkeys((own, *(s for k in kinds() if own in k.reads.suffixes for s in k.reads.suffixes))))
+
+
 def match_file_name(name: str, exercises: Sequence[Exercise]) -> tuple[str, str] | None:
     """(exercise, learner) for a submission's file name, or None; learner is '' for ``NAME.py``.
 
     ``derivatives.py`` and ``alice_derivatives.py`` / ``alice-derivatives.py`` (any case)
-    match ``derivatives``; the suffix must be the one the exercise hands in (``.toml`` for
-    a quiz); the longest exercise name wins.
+    match ``derivatives``; the suffix must be one the exercise's input reads (``.py`` or
+    ``.ipynb`` for code, ``.toml`` for a quiz); the longest exercise name wins.
     """
     suffix = Path(name).suffix
     stem = name[: -len(suffix)] if suffix else name
     low = stem.lower()
     best: tuple[str, str] | None = None
     for ex in sorted(exercises, key=lambda e: -len(e.name)):
-        if suffix != ex.submission_suffix:
+        if suffix not in accepted_suffixes(ex):
             continue
         if low == ex.name:
             return ex.name, ""

@@ -200,6 +200,20 @@ def batch_command(**params: Any) -> int:
     return EXIT_INTERRUPTED if outcome.run.interrupted else EXIT_OK
 
 
+@main.command("release-notebooks")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--exercise", "-e", "names", multiple=True, help="Exercise to release (default: every code exercise).")
+@click.option("--no-self-check", is_flag=True, help="Leave out the last cell that grades the notebook itself.")
+@catalog_option
+def release_notebooks_command(out: Path, names: tuple[str, ...], no_self_check: bool, catalog: Path | None) -> int:
+    """Write each exercise template as a notebook (NAME.ipynb), generated from the same template files."""
+    from .commands import release_catalogue
+
+    for path in release_catalogue(out, names, catalog, self_check=not no_self_check):
+        echo(f"{path}")
+    return EXIT_OK
+
+
 @main.command("gradescope-bundle")
 @click.option("--exercise", "-e", required=True, help="Exercise the Gradescope assignment grades.")
 @click.option("--output", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),

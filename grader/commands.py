@@ -234,3 +234,26 @@ def export(options: ExportOptions) -> Exported:
     from .lms.export import export as run_export
 
     return run_export(options)
+
+
+def release_catalogue(out: Path, names: tuple[str, ...], catalog: Path | None, self_check: bool = True) -> list[Path]:
+    """``grader release-notebooks``: write NAME.ipynb for each code exercise (all, or ``names``) into ``out``."""
+    from .catalogue import find_catalogue, load_catalogue
+    from .notebooks import release
+
+    exercises = [e for e in load_catalogue(find_catalogue(catalog)) if not names or e.name in names]
+    unknown = sorted(set(names) - {e.name for e in exercises})
+    if unknown:
+        raise UsageError(f"unknown exercise {unknown[0]!r}")
+    written = []
+    for ex in exercises:
+        if ex.submission_suffix != ".py":
+            continue  # a quiz is answered in a TOML sheet, not in code cells
+        path = out / f"{ex.name}.ipynb"
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_text(release(ex.template.read_text(encoding="utf-8"), ex.name, self_check), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        written.append(path)
+    return written

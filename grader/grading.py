@@ -25,16 +25,16 @@ __all__ = ["MAX_SUBMISSION_BYTES", "grade_file", "read_submission"]
 MAX_SUBMISSION_BYTES = 1 << 20
 
 
-def read_submission(path: Path) -> str:
-    """The submission's text; UsageError when it cannot be read at all."""
+def read_submission(path: Path, limit: int = MAX_SUBMISSION_BYTES) -> str:
+    """The submission's text; UsageError when it cannot be read at all (or is larger than ``limit`` bytes)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not path.is_file():
         raise UsageError(f"{path} is not a file")
-    if size > MAX_SUBMISSION_BYTES:
-        raise UsageError(f"{path} is {size} bytes; submissions are limited to {MAX_SUBMISSION_BYTES} bytes")
+    if size > limit:
+        raise UsageError(f"{path} is {size} bytes; submissions are limited to {limit} bytes")
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -62,11 +62,12 @@ def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = Non
     """
     path = Path(path)
     started = time.perf_counter()
-    source = read_submission(path)
     reads = learner_input(exercise.items)
+    size_limit = getattr(reads, "size_limit", None)  # an input may allow larger files (a notebook's outputs)
+    source = read_submission(path, size_limit(path) if size_limit else MAX_SUBMISSION_BYTES)
     handed = reads.read(path, source, exercise.items, limits, runner or run_calls)
     items = tuple(_check_item(exercise, item, handed.answers) for item in exercise.items)
-    items, review_notes = reads.review(exercise.items, items, source)
+    items, review_notes = reads.review(exercise.items, items, source if handed.reviewed is None else handed.reviewed)
     return ExerciseResult(
         exercise=exercise.name,
         title=exercise.title,

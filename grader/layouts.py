@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .catalogue import Exercise, match_file_name
+from .catalogue import Exercise, accepted_suffixes, match_file_name
 from .grading import MAX_SUBMISSION_BYTES
+from .notebooks import MAX_NOTEBOOK_BYTES
 
 Layout = Literal["folder per learner", "flat", "mixed", "empty"]
 _SKIP_DIRS = {"__pycache__", "node_modules"}
@@ -133,7 +134,8 @@ def _candidate_files(root: Path) -> Iterable[tuple[Path, str | None]]:
 
 def _hash(path: Path) -> tuple[str, int]:
     size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:  # never read a huge file just to hash it; grading refuses it anyway
+    # never read a huge file just to hash it; grading refuses it anyway (a notebook may carry its outputs)
+    if size > (MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else MAX_SUBMISSION_BYTES):
         return f"too-large:{size}", size
     return hashlib.sha256(path.read_bytes()).hexdigest(), size
 
@@ -162,6 +164,10 @@ def _classroom_prefix(names: set[str]) -> str:
     prefix = os.path.commonprefix(sorted(names))  # noqa: RUF071 - prefix of learner names, not a path
     prefix = prefix[: prefix.rfind("-") + 1]
     return prefix if prefix and all(len(n) > len(prefix) for n in names) else ""
+
+
+def _rank(suffixes: Sequence[str], suffix: str) -> int:
+    return suffixes.index(suffix) if suffix in suffixes else len(suffixes)
 
 
 def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Discovery:
@@ -193,12 +199,20 @@ def discover(root: str | os.PathLike[str], exercises: Sequence[Exercise]) -> Dis
         strip = _classroom_prefix({name for name, _, _ in folders})
         found += [(name[len(strip):], ex, path) for name, ex, path in folders]
     submissions: dict[tuple[str, str], Submission] = {}
-    for learner, ex, path in sorted(found, key=lambda t: str(t[2])):
+    suffixes = {e.name: accepted_suffixes(e) for e in exercises}
+    # NAME.py before NAME.ipynb in the same folder: the template's own suffix is graded when both are handed in
+    for learner, ex, path in sorted(found, key=lambda t: (str(t[2].with_suffix("")),
+                                                          _rank(suffixes.get(t[1], ()), t[2].suffix), str(t[2]))):
         shown = display_name(str(path.relative_to(root)))
         key = (learner, ex)
         if key in submissions:
-            unmatched.append(Unmatched(shown, f"a second file for learner {learner!r}, exercise {ex!r} "
-                                            f"(graded: {submissions[key].relpath})"))
+            graded = submissions[key]
+            if graded.path.with_suffix("") == path.with_suffix(""):
+                unmatched.append(Unmatched(shown, f"{learner!r} handed in {ex!r} as {graded.path.name} and as "
+                                                f"{path.name}; graded: {graded.relpath}"))
+            else:
+                unmatched.append(Unmatched(shown, f"a second file for learner {learner!r}, exercise {ex!r} "
+                                                f"(graded: {graded.relpath})"))
             continue
         try:
             digest, size = _hash(path)

@@ -28,11 +28,17 @@ def truncate(text: str, limit: int | None) -> str:
 
 @dataclass(frozen=True)
 class SourceLine:
-    """One frame of the learner's own traceback: a line of their file."""
+    """One frame of the learner's own traceback: a line of their file (of a notebook's cell ``cell``)."""
 
     lineno: int
     function: str
     text: str
+    cell: int | None = None  # the notebook cell, counting every cell from 1; None for a .py file
+
+    @property
+    def where(self) -> str:
+        """``line 7``, or ``line 2 of cell 3`` in a notebook."""
+        return f"line {self.lineno}" if self.cell is None else f"line {self.lineno} of cell {self.cell}"
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class ErrorInfo:
 
     def one_line(self) -> str:
         """``Type: message (line N)`` for the terminal and short feedback."""
-        where = f" (line {self.frames[-1].lineno})" if self.frames else ""
+        where = f" ({self.frames[-1].where})" if self.frames else ""
         text = f"{self.type}: {self.message}" if self.message else self.type
         return text + where
 

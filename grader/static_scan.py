@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .results import ItemResult
 from .spec import AUTOGRAD_MODULES, ItemSpec
 
+#: maps a line of the scanned source to (cell, line in the cell), or None when it is the file's own line
+Placer = Callable[[int], "tuple[int, int] | None"]
 #: names that reach each forbidden helper (``Integral`` is what ``integrate`` builds)
 HELPER_NAMES = {"diff": "diff", "Derivative": "Derivative", "integrate": "integrate",
                 "Integral": "integrate", "Subs": "Subs"}
@@ -41,6 +43,12 @@ class Finding:
     helper: str  # "diff", "Derivative", "integrate", "Subs" or a module name such as "torch"
     line: int
     code: str  # how it is written: "sympy.diff", "e.diff", "import torch"
+    cell: int | None = None  # the notebook cell ``line`` is in (None: a line of the .py file)
+
+    @property
+    def where(self) -> str:
+        """``line 7``, or ``line 2 of cell 3`` in a notebook."""
+        return f"line {self.line}" if self.cell is None else f"line {self.line} of cell {self.cell}"
 
     @property
     def is_module(self) -> bool:
@@ -79,34 +87,46 @@ class Scan:
 class _Visitor(ast.NodeVisitor):
     """Collect findings, global references and dynamic tricks in one top-level statement."""
 
-    def __init__(self, aliases: dict[str, str], modules: dict[str, str]) -> None:
-        self.aliases, self.modules = aliases, modules
+    def __init__(self, aliases: dict[str, str], modules: dict[str, str], place: Placer | None = None) -> None:
+        self.aliases, self.modules, self.place = aliases, modules, place
         self.findings: list[Finding] = []
         self.names: set[str] = set()
         self.suspicious: list[str] = []
         self.silencing: list[str] = []
 
+    def _located(self, line: int) -> tuple[int, int | None]:
+        at = self.place(line) if self.place else None
+        return (line, None) if at is None else (at[1], at[0])
+
+    def _at(self, line: int) -> str:
+        lineno, cell = self._located(line)
+        return f"line {lineno}" if cell is None else f"line {lineno} of cell {cell}"
+
+    def _finding(self, helper: str, line: int, code: str) -> Finding:
+        lineno, cell = self._located(line)
+        return Finding(helper, lineno, code, cell)
+
     def _silencer(self, name: str, line: int) -> None:
         if name in SILENCERS:
-            self.silencing.append(f"line {line} uses {name}, which can hide the warnings this item checks for")
+            self.silencing.append(f"{self._at(line)} uses {name}, which can hide the warnings this item checks for")
 
     def visit_Name(self, node: ast.Name) -> None:
         self.names.add(node.id)
         self._silencer(node.id, node.lineno)
         used = isinstance(node.ctx, ast.Load)  # assigning to a name is not using what it held
         if used and node.id in self.aliases:
-            self.findings.append(Finding(self.aliases[node.id], node.lineno, node.id))
+            self.findings.append(self._finding(self.aliases[node.id], node.lineno, node.id))
         elif used and node.id in self.modules:
-            self.findings.append(Finding(self.modules[node.id], node.lineno, node.id))
+            self.findings.append(self._finding(self.modules[node.id], node.lineno, node.id))
         if node.id in DYNAMIC:
-            self.suspicious.append(f"line {node.lineno} uses {node.id}, which the grader cannot follow statically")
+            self.suspicious.append(f"{self._at(node.lineno)} uses {node.id}, which the grader cannot follow statically")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self._silencer(node.attr, node.lineno)
         if node.attr in HELPER_NAMES and _dotted(node).split(".")[0] not in ("np", "numpy"):  # np.diff differs
-            self.findings.append(Finding(HELPER_NAMES[node.attr], node.lineno, _dotted(node)))
+            self.findings.append(self._finding(HELPER_NAMES[node.attr], node.lineno, _dotted(node)))
         if node.attr in ("__dict__", "__builtins__", "__globals__"):
-            self.suspicious.append(f"line {node.lineno} reads {node.attr}, which the grader cannot follow "
+            self.suspicious.append(f"{self._at(node.lineno)} reads {node.attr}, which the grader cannot follow "
                                    f"statically")
         self.generic_visit(node)
 
@@ -116,26 +136,26 @@ class _Visitor(ast.NodeVisitor):
             if isinstance(text, ast.Constant) and isinstance(text.value, str):
                 root = text.value.split(".")[0]
                 if text.value in HELPER_NAMES:
-                    self.findings.append(Finding(HELPER_NAMES[text.value], node.lineno,
+                    self.findings.append(self._finding(HELPER_NAMES[text.value], node.lineno,
                                                  f"getattr(..., {text.value!r})"))
                 elif root in AUTOGRAD_MODULES:
-                    self.findings.append(Finding(root, node.lineno, f"__import__({text.value!r})"))
+                    self.findings.append(self._finding(root, node.lineno, f"__import__({text.value!r})"))
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             root = alias.name.split(".")[0]
             if root in AUTOGRAD_MODULES:
-                self.findings.append(Finding(root, node.lineno, f"import {alias.name}"))
+                self.findings.append(self._finding(root, node.lineno, f"import {alias.name}"))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         root = (node.module or "").split(".")[0]
         if root in AUTOGRAD_MODULES:
-            self.findings.append(Finding(root, node.lineno, f"from {node.module} import ..."))
+            self.findings.append(self._finding(root, node.lineno, f"from {node.module} import ..."))
         elif root == "sympy":
             for alias in node.names:
                 if alias.name in HELPER_NAMES:
-                    self.findings.append(Finding(HELPER_NAMES[alias.name], node.lineno,
+                    self.findings.append(self._finding(HELPER_NAMES[alias.name], node.lineno,
                                                  f"from {node.module} import {alias.name}"))
 
 
@@ -200,8 +220,11 @@ def _statements(body: list[ast.stmt]) -> Iterable[ast.stmt]:
             yield stmt
 
 
-def scan_source(source: str) -> Scan:
-    """Scan Python source text; an unparsable file gives an empty, unreadable Scan."""
+def scan_source(source: str, place: Placer | None = None) -> Scan:
+    """Scan Python source text; an unparsable file gives an empty, unreadable Scan.
+
+    ``place`` maps a line of ``source`` to (cell, line in the cell) when the source is a
+    notebook's code cells joined, so every finding names its cell."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -215,7 +238,7 @@ def scan_source(source: str) -> Scan:
     module_findings: list[Finding] = []
     module_suspicious: list[str] = []
     for stmt in statements:
-        visitor = _Visitor(helpers, modules)
+        visitor = _Visitor(helpers, modules, place)
         visitor.visit(stmt)
         bound = _bound_names(stmt)
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -258,7 +281,7 @@ def item_findings(scan: Scan, item: ItemSpec) -> list[tuple[str, Finding]]:
 def describe(where: str, finding: Finding, item: str) -> str:
     """The learner-facing sentence for one finding."""
     what = f"importing {finding.helper}" if finding.is_module else f"sympy.{finding.helper}"
-    place = f"line {finding.line}" + (f", in {where}, which {item} uses" if where != item else "")
+    place = finding.where + (f", in {where}, which {item} uses" if where != item else "")
     return f"this item asks you to derive it yourself: {what} is not allowed here ({place}: {finding.code})"
 
 
@@ -279,7 +302,8 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
             before = ("the runtime guard caught it too" if res.diagnosis == "forbidden_helper"
                       else f"graded without this rule the answer would be: {res.feedback}")
             evidence = {**res.evidence, "static_scan": [
-                {"helper": f.helper, "line": f.line, "code": f.code, "function": w} for w, f in hits]}
+                {"helper": f.helper, "line": f.line, "code": f.code, "function": w,
+                 **({"cell": f.cell} if f.cell is not None else {})} for w, f in hits]}
             res = dataclasses.replace(res, points=0.0, status="failed", diagnosis="forbidden_helper",
                                       feedback=describe(where, first, item.name),
                                       details=res.details + (before,) + flagged, evidence=evidence)
@@ -295,10 +319,10 @@ def enforce(items: Sequence[ItemSpec], results: Sequence[ItemResult], scan: Scan
 def _module_notes(items: Iterable[ItemSpec], scan: Scan) -> tuple[str, ...]:
     if not any(forbidden_for(i) for i in items):
         return ()
-    notes = [f"static scan: line {f.line} uses {f.code} outside any graded function"
+    notes = [f"static scan: {f.where} uses {f.code} outside any graded function"
              for f in scan.module_findings]
     used = {n for i in items for n in scan.reachable(i.name)}
-    notes += [f"static scan: line {f.line} uses {f.code} in {name}, which no graded function uses"
+    notes += [f"static scan: {f.where} uses {f.code} in {name}, which no graded function uses"
               for name, found in scan.findings.items() if name not in used for f in found]
     notes += [f"static scan: {s}" for s in scan.module_suspicious]
     return tuple(dict.fromkeys(notes))

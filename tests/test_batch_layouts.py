@@ -163,3 +163,38 @@ def test_safe_component_keeps_plain_names_and_separates_altered_ones():
 
 def test_display_name_normalises_unicode():
     assert display_name("Zoe\u0308") == "Zoë"
+
+
+@pytest.mark.parametrize("files, expected", [
+    (["alice/derivatives.ipynb", "bob/derivatives.ipynb"], {("alice", "derivatives"), ("bob", "derivatives")}),
+    (["submitted/alice/ps1/derivatives.ipynb", "submitted/bob/ps1/derivatives.ipynb"],
+     {("alice", "derivatives"), ("bob", "derivatives")}),
+    (["assignment-alice/derivatives.ipynb", "assignment-bob/derivatives.py"],
+     {("alice", "derivatives"), ("bob", "derivatives")}),
+    (["alice_derivatives.ipynb", "bob-derivatives.ipynb"], {("alice", "derivatives"), ("bob", "derivatives")}),
+])
+def test_notebooks_are_found_in_every_layout(tmp_path, files, expected):
+    assert found(make(tmp_path, *files)) == expected
+
+
+def test_a_quiz_is_never_a_notebook(tmp_path):
+    d = discover(make(tmp_path, "alice/quiz.ipynb"), EXERCISES)
+    assert not d.submissions and d.unmatched[0].reason == "the name matches no exercise"
+
+
+def test_a_learner_with_both_py_and_ipynb_gets_one_grade_of_the_py_file(tmp_path):
+    d = discover(make(tmp_path, "alice/derivatives.ipynb", "alice/derivatives.py", "bob/derivatives.ipynb"),
+                 EXERCISES)
+    by = {s.learner: s.relpath for s in d.submissions}
+    assert by == {"alice": "alice/derivatives.py", "bob": "bob/derivatives.ipynb"}
+    (skipped,) = d.unmatched
+    assert skipped.relpath == "alice/derivatives.ipynb"
+    assert skipped.reason == ("'alice' handed in 'derivatives' as derivatives.py and as derivatives.ipynb; "
+                              "graded: alice/derivatives.py")
+
+
+def test_a_notebook_with_large_outputs_is_still_hashed(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "derivatives.ipynb").write_bytes(b" " * (3 << 20))
+    (sub,) = discover(tmp_path, EXERCISES).submissions
+    assert not sub.sha256.startswith("too-large")

@@ -233,3 +233,28 @@ def test_every_catalogue_exercise_bundles_a_loadable_catalogue(catalogue, tmp_pa
         (loaded,) = load_catalogue(unpacked / "catalog")
         assert loaded.name == name and [i.name for i in loaded.items] == [i.name for i in ex.items]
         assert loaded.submission_suffix == ex.submission_suffix
+
+
+def test_a_notebook_upload_is_found_and_the_py_file_preferred(tmp_path, catalogue):
+    from grader.bundle import find_submission
+
+    ex = catalogue["derivatives"]
+    up = tmp_path / "submission"
+    up.mkdir()
+    (up / "derivatives.ipynb").write_text("{}")
+    assert find_submission(up, ex) == up / "derivatives.ipynb"
+    (up / "derivatives.py").write_text("")
+    assert find_submission(up, ex) == up / "derivatives.py"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "(derivatives.ipynb works too)" in find_submission(empty, ex)
+
+
+def test_a_notebook_is_autograded_in_the_container_layout(tmp_path, catalogue):
+    from grader.bundle import autograde
+    from tests.notebook_support import D_EXP, code, notebook
+
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "derivatives.ipynb").write_text(notebook(code(D_EXP)))
+    done = autograde(tmp_path, catalogue["derivatives"])
+    assert done.result is not None and done.result.items[0].status == "passed"

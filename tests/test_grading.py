@@ -35,11 +35,13 @@ def test_each_broken_item_gets_its_own_message(raises_result, item, fragment, di
     assert res.points == (res.max_points if diagnosis is None else 0)
 
 
-def test_syntax_error_reports_the_line_and_zero_for_every_item(catalogue, fast_limits):
+def test_syntax_error_costs_only_the_function_it_breaks(catalogue, fast_limits):
     result = grade_file(SUBMISSIONS / "syntax_error_derivatives.py", catalogue["derivatives"], fast_limits)
-    assert result.score == 0
-    assert result.import_error is not None and result.import_error.type == "SyntaxError"
-    assert all("SyntaxError on line 8" in i.feedback for i in result.items)
+    by = {i.item: i for i in result.items}
+    assert result.import_error is None
+    assert by["d_exp"].status == "passed"
+    assert by["d_log"].points == 0 and "SyntaxError on line 8: expected ':'" in by["d_log"].feedback
+    assert result.notes[0] == "lines 8-9 not run (defining d_log): SyntaxError: expected ':' (line 8)"
 
 
 def test_partly_wrong_submission_gets_diagnoses(catalogue, fast_limits):

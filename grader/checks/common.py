@@ -33,7 +33,7 @@ def describe_error(function: str, error: ErrorInfo) -> str:
     """A one-line, learner-facing account of an exception their function raised."""
     if error.type == "NotImplementedError":
         return f"not attempted yet: {function} still raises NotImplementedError"
-    where = f" on line {error.frames[-1].lineno}" if error.frames else ""
+    where = f" on {error.frames[-1].where}" if error.frames else ""
     msg = f": {error.message}" if error.message else ""
     if error.type in ("SystemExit", "KeyboardInterrupt"):
         return f"{function} tried to stop the program ({error.type}{msg}){where}; return a value instead"
@@ -42,11 +42,13 @@ def describe_error(function: str, error: ErrorInfo) -> str:
 
 def describe_import_error(error: ErrorInfo) -> str:
     """One line for a file that could not even be imported."""
-    line = error.frames[-1].lineno if error.frames else None
+    line = error.frames[-1].where if error.frames and error.frames[-1].lineno else None
+    if error.type == "NotebookError":  # the notebook itself could not be read: its message says why
+        return error.message
     if error.type in ("SyntaxError", "IndentationError", "TabError"):
-        return f"your file has a {error.type} on line {line}: {error.message}" if line else \
+        return f"your file has a {error.type} on {line}: {error.message}" if line else \
             f"your file has a {error.type}: {error.message}"
-    where = f" (line {line})" if line else ""
+    where = f" ({line})" if line else ""
     return f"your file could not be imported: {error.type}: {error.message}{where}"
 
 

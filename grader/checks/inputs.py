@@ -8,12 +8,15 @@ question and an ``answer`` key, read strictly and never run::
     [d_exp_neg]
     answer = "-e^(-x)"
 
-A notebook input would be one more object here with ``suffixes=(".ipynb",)``.
+The module input reads a notebook (``.ipynb``) too: its code cells become one
+module (see :mod:`grader.notebooks`), so every kind that runs functions accepts
+notebooks with no change of its own.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,31 +27,66 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10: the same parser, published as tomli
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # tomli exists only on 3.10
 
-from .. import static_scan
+from .. import notebooks, static_scan
 from ..results import ItemResult
-from ..runtypes import Limits
+from ..runtypes import CallOutcome, Limits, RunResult
 from ..spec import ItemSpec
 from .registry import Handed, Runner, kind_of
 
 
 class ModuleFunctions:
-    """Functions of the learner's Python module, called in the sandbox."""
+    """Functions of the learner's Python module (a ``.py`` file or a notebook's code cells), called in the sandbox.
+
+    A file that does not compile as a whole runs without its broken top-level blocks
+    (each reported); a notebook runs as its code cells joined, with every location
+    told back in cells. Either way the sandbox imports a plain ``.py`` file.
+    """
 
     name: str = "a Python file"
-    suffixes: tuple[str, ...] = (".py",)
+    suffixes: tuple[str, ...] = (".py", ".ipynb")
+
+    def size_limit(self, path: Path) -> int:
+        """How large the handed-in file may be: a notebook carries its outputs, a ``.py`` file only code."""
+        return notebooks.MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else notebooks.MAX_CODE_BYTES
 
     def read(self, path: Path, source: str, items: Sequence[ItemSpec], limits: Limits | None,
              runner: Runner) -> Handed:
         """Run every item's calls in one sandboxed child; the RunResult is what the checkers judge."""
         calls = [c for item in items for c in kind_of(item).checker.calls(item)]
-        run = runner(path, calls, limits)
-        return Handed(run, run.mode, run.stdout, run.stderr, run.import_error, run.notes)
+        code = notebooks.from_notebook(source) if path.suffix == ".ipynb" else notebooks.from_python(source)
+        if code.problem is not None:  # nothing can run: every item gets the reason, nothing else is charged
+            outcomes = {c.id: CallOutcome(c.id, "import_error", error=code.problem) for c in calls}
+            return Handed(RunResult(outcomes, code.problem, mode="none"), "none",
+                          import_error=code.problem, notes=code.notes, reviewed=code)
+        if code.changed:
+            with tempfile.TemporaryDirectory(prefix="grader-module-") as folder:
+                module = Path(folder) / (path.stem + ".py")
+                module.write_text(code.code, encoding="utf-8")
+                run = runner(module, calls, limits)
+            run = code.adjust(run, {c.id: c.function for c in calls})
+        else:
+            run = runner(path, calls, limits)
+        notes = code.notes + run.notes + self._absent(code, items, run)
+        return Handed(run, run.mode, run.stdout, run.stderr, run.import_error, notes, reviewed=code)
+
+    @staticmethod
+    def _absent(code: notebooks.Source, items: Sequence[ItemSpec], run: RunResult) -> tuple[str, ...]:
+        """A note when a notebook that ran defines none of the graded functions (a wrong notebook handed in?)."""
+        if code.places is None or run.import_error is not None or not run.outcomes:
+            return ()
+        if all(o.status == "missing" for o in run.outcomes.values()):
+            names = ", ".join(i.name for i in items[:8])
+            return (f"the notebook defines none of the graded functions ({names}); is it the right notebook?",)
+        return ()
 
     def review(self, items: Sequence[ItemSpec], results: tuple[ItemResult, ...],
-               source: str) -> tuple[tuple[ItemResult, ...], tuple[str, ...]]:
+               source: str | notebooks.Source) -> tuple[tuple[ItemResult, ...], tuple[str, ...]]:
         """Apply "derive, don't delegate": the static scan zeroes items whose code uses a forbidden helper."""
+        code = source if isinstance(source, notebooks.Source) else notebooks.from_python(source)
+        if code.problem is not None:
+            return results, ()
         try:
-            return static_scan.enforce(items, results, static_scan.scan_source(source))
+            return static_scan.enforce(items, results, static_scan.scan_source(code.scanned, code.place))
         except Exception as exc:  # a scanner bug must not cost the learner anything
             return results, (f"the static scan failed ({type(exc).__name__}: {exc}); only the runtime guard "
                              f"applied",)

@@ -51,6 +51,8 @@ class Handed:
     stderr: str = ""
     import_error: ErrorInfo | None = None
     notes: tuple[str, ...] = ()
+    #: given to the input's ``review`` instead of the file's text when set (a notebook's code as it ran)
+    reviewed: Any = None
 
 
 class LearnerInput(Protocol):

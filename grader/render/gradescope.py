@@ -41,7 +41,7 @@ def test_output(item: ItemResult) -> str:
     if item.answer:
         lines.append(f"Your answer: {item.answer}")
     if item.error and item.error.frames:
-        lines.append("Where: " + "; ".join(f"line {f.lineno} in {f.function}: {f.text.strip()}"
+        lines.append("Where: " + "; ".join(f"{f.where} in {f.function}: {f.text.strip()}"
                                            for f in item.error.frames[-3:]))
     return truncate("\n".join(line for line in lines if line), MAX_OUTPUT_CHARS)
 

@@ -53,6 +53,8 @@ def _testcase(item: ItemResult, seconds: float, submission: str) -> ET.Element:
     for name, value in (("title", item.title), ("kind", item.kind), ("points", f"{item.points:g}"),
                         ("max_points", f"{item.max_points:g}"), ("hidden", str(item.hidden).lower())):
         ET.SubElement(props, "property", name=name, value=clean(value))
+    if item.error and item.error.frames and item.error.frames[-1].cell is not None:  # a notebook: line is in this cell
+        ET.SubElement(props, "property", name="cell", value=str(item.error.frames[-1].cell))
     failure = _kind_of_failure(item)
     if failure:
         message = f"{item.feedback} ({item.points:g}/{item.max_points:g} points)"
