@@ -22,12 +22,14 @@ and the domains, so identical answers across a class cost one comparison.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
 import mpmath
@@ -263,11 +265,11 @@ def _has_float(expr: Any) -> bool:
     return bool(expr.atoms(sp.Float))
 
 
-def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int) -> tuple[Any, Any]:
+def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, Any], dps: int) -> tuple[Any, Any]:
     """Each side's (value, magnitude) at ``point`` with ``dps`` digits, or the
     Undefined exception saying why it has no value there."""
     with _MP_LOCK, mpmath.workdps(dps):  # mpmath's precision is process-global: one thread at a time
-        p = {k: mpmath.mpf(v) for k, v in point.items()}
+        p = {k: _mp(v) for k, v in point.items()}
         out: list[Any] = []
         for f in (fa, fb):
             try:
@@ -277,6 +279,13 @@ def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int)
             except (ArithmeticError, TypeError, ValueError) as exc:  # an mpmath corner: no value here
                 out.append(Undefined(f"{type(exc).__name__}: {exc}"))
         return out[0], out[1]
+
+
+def _mp(v: Any) -> Any:
+    """A coordinate at the working precision: a Fraction (an exact structure point) exactly rounded."""
+    if isinstance(v, Fraction):
+        return mpmath.mpf(v.numerator) / v.denominator
+    return mpmath.mpf(v)
 
 
 def _ok(v: Any) -> bool:
@@ -298,7 +307,7 @@ def _differ(a: Any, b: Any, dps: int, floats: bool) -> bool:
     return bool(mpmath.mag(diff) > rtol + max(ma, mb))
 
 
-def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, float], floats: bool,
+def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, Any], floats: bool,
              first: tuple[Any, Any]) -> tuple[bool, Any, Any]:
     """Re-check a mismatch at higher precision: (really differs, a, b). A difference
     that stays put from 30 to 90 digits is real; one that moves is checked at 300."""
@@ -323,8 +332,15 @@ def _distinct(a: Any, b: Any) -> tuple[str, str]:
     return sa, sb
 
 
-def _fmt_point(point: Mapping[str, float]) -> str:
-    return ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
+def _fmt_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {_show_coordinate(v)}" for k, v in point.items())
+
+
+def _show_coordinate(v: Any) -> str:
+    if isinstance(v, Fraction) and v.denominator != 1:
+        shown = f"{float(v):.6g}"
+        return shown if float(shown) == v else f"{v.numerator}/{v.denominator}"
+    return f"{float(v):.6g}"
 
 
 def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points: int, budget: float,
@@ -341,19 +357,21 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         return done("undecided", "unsupported" if isinstance(exc, Unsupported) else "too_large", str(exc))
     floats = _has_float(ref) or _has_float(ans)
     domain = variables_for(variables, ref, ans)
-    agreed, only_ref, overflow, tried = 0, None, 0, 0
-    seen: set[tuple[float, ...]] = set()
-    for point in sampling.points(domain, seed):
-        if agreed >= points or tried >= points * 8:
+    required, randoms = sampling.plan(domain, (ref, ans), seed)
+    agreed, only_ref, overflow = 0, None, 0
+    tried_random = agreed_random = 0
+    seen: set[tuple[Any, ...]] = set()
+    stream = itertools.chain(((p, True) for p in required), ((p, False) for p in randoms))
+    for point, must in stream:
+        if not must and (agreed_random >= points or tried_random >= points * 8):
             break
         if time.perf_counter() - started > budget:
             break
+        tried_random += not must
         marker = tuple(point.values())
         if marker in seen:
-            tried += 1
             continue
         seen.add(marker)
-        tried += 1
         a, b = _eval_pair(fa, fb, point, PRECISIONS[0])
         if not (_ok(a) and _ok(b)):
             if _ok(a) and not isinstance(b, Overflow) and only_ref is None:
@@ -367,9 +385,10 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
                 return done("not_equivalent", "numeric",
                             f"at {_fmt_point(point)} the answer is {shown_b} "
                             f"but the expected value is {shown_a}",
-                            counterexample=dict(point), answer_value=float(b2[0]),
-                            reference_value=float(a2[0]), points_checked=agreed + 1)
+                            counterexample={k: float(v) for k, v in point.items()},
+                            answer_value=float(b2[0]), reference_value=float(a2[0]), points_checked=agreed + 1)
         agreed += 1
+        agreed_random += not must
     size = sampling.finite_domain_size(domain)
     if size is not None and len(seen) >= size and agreed:
         return done("equivalent", "exhaustive", f"they agree at every point of the domain where both are "
@@ -378,7 +397,7 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
     if proof:
         return done("equivalent", "symbolic", f"{proof}; they also agree at {agreed} points",
                     points_checked=agreed)
-    if agreed >= min(points, max(4, len(seen) // 2)) and agreed >= min(points, 8):
+    if agreed >= min(points, max(4, len(seen) // 2)) and agreed_random >= min(points, 8):
         digits = "; floating-point literals accepted to about double precision" if floats else ""
         return done("equivalent", "numeric",
                     f"they agree at {agreed} points spread over the domain ({PRECISIONS[0]}-digit "
@@ -388,7 +407,8 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         point, a = only_ref
         return done("not_equivalent", "domain",
                     f"at {_fmt_point(point)} the answer is not a real number but the expected value is "
-                    f"{format_number(a[0])}", counterexample=dict(point), reference_value=float(a[0]))
+                    f"{format_number(a[0])}", counterexample={k: float(v) for k, v in point.items()},
+                    reference_value=float(a[0]))
     if time.perf_counter() - started > budget:
         return done("undecided", "budget", f"ran out of time after checking {agreed} points",
                     points_checked=agreed)
@@ -438,10 +458,10 @@ def sample_values(reference: Any, answer: Any, variables: Sequence[Variable], n:
         return []
     out: list[tuple[dict[str, float], Any, Any]] = []
     domain = variables_for(variables, ref, ans)
-    for k, point in enumerate(sampling.points(domain, seed)):
+    for k, point in enumerate(sampling.points(domain, seed, ladder=(1000.0,))):
         if len(out) >= n or k >= n * 8 or time.perf_counter() - started > budget:
             break
         a, b = _eval_pair(fa, fb, point, PRECISIONS[1])
         if _ok(a) and _ok(b):
-            out.append((point, a[0], b[0]))
+            out.append(({k: float(v) for k, v in point.items()}, a[0], b[0]))
     return out
