@@ -177,7 +177,7 @@ def _integer(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, 
     """floor, ceiling: an integer, as large as itself."""
 
     def run(u: Any, mu: Any) -> Value:
-        v = f(_snap(u, mu))
+        v = _real(f(_snap(u, mu)))
         return v, max(_lg(v), mu)
 
     return run
@@ -312,6 +312,18 @@ def _compile(expr: Any) -> Compiled:
             vals = [k(p) for k in kids]
             return pick(_strict_real(v) for v, _ in vals), max(m for _, m in vals)
         return extreme
+    if entry is not None and entry.growth == "integer" and entry.mp is not None and len(kids) > 1 \
+            and isinstance(expr, entry.sympy):  # binomial(n, k)
+        whole = entry.mp
+
+        def several(p: Mapping[str, Any]) -> Value:
+            vals = [k(p) for k in kids]
+            try:
+                v = _real(whole(*(_snap(u, mu) for u, mu in vals)))
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                raise Undefined("outside the function's domain") from None
+            return v, max([_lg(v)] + [m for _, m in vals])
+        return several
     if name in UNARY and len(kids) == 1:
         f, (k,) = UNARY[name], kids
         return lambda p: _call(f, k(p))
