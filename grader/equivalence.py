@@ -393,7 +393,7 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
     if size is not None and len(seen) >= size and agreed:
         return done("equivalent", "exhaustive", f"they agree at every point of the domain where both are "
                     f"defined ({agreed} of {size})", points_checked=agreed)
-    proof = _symbolic_proof(ref, ans)
+    proof = _symbolic_proof(ref, ans, normalise=budget - (time.perf_counter() - started) > _NORMALISE_RESERVE)
     if proof:
         return done("equivalent", "symbolic", f"{proof}; they also agree at {agreed} points",
                     points_checked=agreed)
@@ -420,9 +420,16 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
                 "expressions; too few to decide", points_checked=agreed)
 
 
-#: bounds for the symbolic stage: only small rational functions, whose check is cheap
+#: bounds for the symbolic stage: small rational functions, and small elementary expressions
 _PROOF_NODES = 120
 _PROOF_EXP = 12
+#: the normalising proof (exp/log/trig rewritten, then cancelled) is tried on trees up to this size
+#: only: SymPy cannot be interrupted, so its cost is bounded by what it is given
+_NORMALISE_NODES = 24
+#: the normalising proof starts only with this much of the time budget left (seconds)
+_NORMALISE_RESERVE = 0.5
+_TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc, sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech, sp.csch)
+_ELEMENTARY = frozenset({"exp", "log", *(f.__name__ for f in _TRIG)})
 
 
 def _rational(expr: Any) -> bool:
@@ -436,12 +443,49 @@ def _rational(expr: Any) -> bool:
     return False
 
 
-def _symbolic_proof(ref: Any, ans: Any) -> str | None:
-    """A proof for small rational functions (cancel(a - b) == 0), else None."""
-    if tree_size(ref)[0] + tree_size(ans)[0] > _PROOF_NODES or not (_rational(ref) and _rational(ans)):
+def _elementary(expr: Any) -> bool:
+    """Only +, ×, small rational powers, exp, log and trig/hyperbolic functions, exact numbers."""
+    if isinstance(expr, sp.Symbol) or expr in (sp.E, sp.pi):
+        return True
+    if isinstance(expr, sp.Rational):
+        return abs(expr.p) < 10**12 and expr.q < 10**12
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return all(_elementary(a) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        ex = expr.args[1]
+        small = isinstance(ex, sp.Rational) and abs(ex.p) <= _PROOF_EXP and ex.q <= _PROOF_EXP
+        return (small or (ex.free_symbols and expr.args[0] == sp.E)) and all(_elementary(a) for a in expr.args)
+    return type(expr).__name__ in _ELEMENTARY and len(expr.args) == 1 and _elementary(expr.args[0])
+
+
+def _symbolic_proof(ref: Any, ans: Any, normalise: bool = True) -> str | None:
+    """A proof that the difference is 0, or None. Small rational functions: cancel(a - b) == 0.
+    Small elementary expressions: trig and hyperbolic functions rewritten to exp, logs expanded
+    where the variables' assumptions allow, then cancelled as a rational function of the
+    exponentials, logs and roots that remain (an identity of those is an identity of the functions
+    wherever both sides are defined)."""
+    nodes = tree_size(ref)[0] + tree_size(ans)[0]
+    if nodes > _PROOF_NODES:
         return None
-    if sp.cancel(sp.Add(ref, sp.Mul(-1, ans, evaluate=False), evaluate=False)) == 0:
-        return "proved symbolically: the difference cancels to 0 as a rational function"
+    diff = sp.Add(ref, sp.Mul(-1, ans, evaluate=False), evaluate=False)
+    if _rational(ref) and _rational(ans):
+        if sp.cancel(diff) == 0:
+            return "proved symbolically: the difference cancels to 0 as a rational function"
+        return None
+    if not normalise or nodes > _NORMALISE_NODES or not (_elementary(ref) and _elementary(ans)):
+        return None
+    try:
+        d = sp.Add(ref, sp.Mul(-1, ans))
+        if d.has(*_TRIG):
+            d = d.rewrite(sp.exp)
+        if d.has(sp.log):
+            d = sp.expand_log(d, force=False)
+        zero = d == 0 or sp.cancel(d) == 0
+    except (TypeError, ValueError, ArithmeticError, RecursionError, sp.PolynomialError):
+        return None
+    if zero:
+        return ("proved symbolically: with exp, log and trig forms rewritten to exponentials, the "
+                "difference cancels to 0")
     return None
 
 

@@ -122,3 +122,25 @@ def test_sympy_rewrites_of_kinked_expressions_stay_equivalent(e, how):
                  "Piecewise": lambda t: t.rewrite(sp.Piecewise), "powsimp": sp.powsimp}[how](original)
     v = compare(original, rewritten, XY)
     assert v.status == "equivalent", (original, rewritten, v.evidence)
+
+
+# ---------------------------------------------------------------- proofs beyond rational functions
+
+
+def test_elementary_identities_are_proved_not_only_sampled():
+    for a, b in [(sp.sinh(x), (sp.exp(x) - sp.exp(-x)) / 2), (sp.cosh(x)**2 - sp.sinh(x)**2, sp.Integer(1)),
+                 (sp.exp(x + y), sp.exp(x) * sp.exp(y)), (sp.sin(2 * x), 2 * sp.sin(x) * sp.cos(x))]:
+        v = compare(a, b, XY)
+        assert v.status == "equivalent" and v.method == "symbolic", (a, b, v.evidence)
+        assert "proved" in v.evidence
+
+
+def test_a_sampled_verdict_says_so_and_a_proof_never_overrides_a_structure_point():
+    v = compare(sp.Abs(x - 2) + sp.Abs(x + 2), sp.Max(4, 2 * sp.Abs(x)), X)
+    assert v.status == "equivalent" and v.method == "numeric" and "agree at" in v.evidence
+    assert compare(sp.sign(x)**2, sp.Integer(1), X).status == "not_equivalent"
+
+
+def test_what_cannot_be_evaluated_stays_undecided():
+    v = compare(sp.Integral(x, (y, 0, 1)), x, X)
+    assert v.status == "undecided"
