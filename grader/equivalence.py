@@ -8,12 +8,16 @@ singularities are ignored; floating-point literals count as equal when they
 agree to about double precision.
 
 Method: both trees are compiled to mpmath evaluators (grader.evaluate, no
-``lambdify``) and evaluated at simple points and then random points spread
-over the domain (negative, near zero, large). Each value carries an estimate
+``lambdify``) and evaluated at the points ``grader.sampling.plan`` gives: simple
+points, the trees' structure points (kinks, jumps, domain edges, exactly at and
+beside each), negative bases for symbolic exponents, a far ladder (10^3..10^8),
+then random points spread over the domain. Each value carries an estimate
 of its rounding error, and a mismatch is re-checked at 3x the precision (10x
 if the difference moved) before it counts, so cancellation never produces a
 false counterexample; points where either side is undefined are skipped.
-Small rational functions also get a bounded symbolic proof. Everything is
+Small rational functions and small exp/log/trig expressions also get a bounded
+symbolic proof, tried only after the points agreed (the evidence says proved or
+sampled). Everything is
 bounded by tree size and a time budget; running out gives ``undecided``.
 
 Results are memoised in a bounded LRU keyed by the trees (structural equality)

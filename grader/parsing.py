@@ -8,8 +8,15 @@ Only whitelisted functions, constants and names are accepted. The grammar::
     term    := unary (("*" | "/" | implicit) unary)*     3x, 2(x+1), σ(x)(1-σ(x))
     unary   := ("-" | "+") unary | power
     power   := postfix ("^" | "**") unary                right-assoc, -x^2 = -(x^2)
-    postfix := primary ("²" | "³")*
+    postfix := primary ("²" | "³" | "!")*                n! is factorial(n)
     primary := number | name | func "(" args ")" | "(" sum ")" | "|" sum "|" | "√" primary
+             | "\\frac" group group | "\\sqrt" ["[" sum "]"] group
+    group   := "{" sum "}"                               braces are brackets ({ } read as ( ))
+
+LaTeX is read by the tokenizer: ``\\cdot``/``\\times`` are ``*``, ``\\left``/``\\right``
+and spacing commands are dropped, ``\\sigma``/``\\tanh``/``\\ln``/Greek letters are names,
+``\\log_{10}`` is ``log10``; a subscript ``_`` or an unknown command is refused. ``log(x, b)``,
+``log10``, ``log2`` and ``log_b`` are logarithms in base b.
 
 Trees are built unevaluated (``evaluate=False``) so ``describe_reading``
 echoes what was typed and a hostile ``10^10^10`` is never computed.
