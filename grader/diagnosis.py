@@ -10,7 +10,10 @@ a full ``equivalence.compare`` so a diagnosis is never a guess:
 - ``missing_chain_factor``: the reference divided by the inner function's derivative (``inner``);
 - ``constant_factor``: the reference times a constant k (k is said);
 - ``additive_constant``: the reference plus a constant c (c is said);
-- ``zero``: the answer is 0 everywhere.
+- ``zero``: the answer is 0 everywhere;
+- ``missing_factor``/``extra_factor``: the answer times (or divided by) a short non-constant
+  expression (a few nodes) is the reference: "your answer lacks a factor e^(-x)";
+- ``missing_term``/``extra_term``: the same for a short non-constant term.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import mpmath
 import sympy as sp
 
 from . import equivalence
+from .evaluate import TooLarge, tree_size
+from .known_functions import expand_known_functions
 from .parsing import ParseError, describe_reading, parse_expression
 from .spec import Mistake, Variable
 
@@ -148,6 +153,7 @@ def _diagnose(reference: Any, answer: Any, variables: Sequence[Variable], antide
         lambda: _wrong_variable(reference, answer, variables, antiderivative),
         lambda: _missing_chain(reference, answer, variables, antiderivative, inner),
         lambda: _factor_or_constant(reference, answer, variables),
+        lambda: _short_factor_or_term(reference, answer, variables),
     ]
     for check in checks:
         try:
@@ -258,3 +264,59 @@ def _factor_or_constant(reference: Any, answer: Any, variables: Sequence[Variabl
                              "check for a term that should have vanished or a constant left in",
                              {"constant": str(c)})
     return None
+
+
+#: a factor or term is named only when it is this short (nodes), so the message stays readable
+SHORT = 8
+#: and only for trees this small, so the symbolic step stays cheap
+_SHORT_INPUT = 80
+
+
+def _short(expr: Any) -> bool:
+    try:
+        return bool(expr.free_symbols) and tree_size(expr)[0] <= SHORT
+    except TooLarge:
+        return False
+
+
+def _short_factor_or_term(reference: Any, answer: Any, variables: Sequence[Variable]) -> Diagnosis | None:
+    """Name a short non-constant factor or term by which the answer differs from the reference
+    (found by cancelling their quotient and difference, confirmed by a full comparison)."""
+    ref, ans = expand_known_functions(reference), expand_known_functions(answer)
+    if tree_size(ref)[0] + tree_size(ans)[0] > _SHORT_INPUT:
+        return None
+    candidates = [
+        (lambda: sp.cancel(ref / ans), "missing_factor",
+         "your answer lacks a factor {f}: the derivative of an inner function (chain rule)?"),
+        (lambda: sp.cancel(ans / ref), "extra_factor",
+         "your answer has an extra factor {f}: check which factors belong to the derivative"),
+        (lambda: sp.cancel(ref - ans), "missing_term",
+         "your answer lacks a term {f}: check each term of the sum (sum rule, product rule)"),
+        (lambda: sp.cancel(ans - ref), "extra_term",
+         "your answer has an extra term {f}: check for a term that should have vanished"),
+    ]
+    # shorter than either side (cos against sin is not "a factor cot(x) missing")
+    limit = min(tree_size(ref)[0], tree_size(ans)[0])
+    found = [(f, tag, text) for f, tag, text in ((build(), tag, text) for build, tag, text in candidates)
+             if _short(f) and tree_size(f)[0] < limit]
+    found.sort(key=lambda c: _cost(*c[:2]))  # the simplest explanation first (x^2 + x has a term x)
+    for f, tag, text in found:
+        if _confirm_short(tag, f, reference, answer, variables):
+            return Diagnosis(tag, text.format(f=_show(f)), {"factor" if "factor" in tag else "term": str(f)})
+    return None
+
+
+def _cost(f: Any, tag: str) -> float:
+    """How plain an explanation is: operations, a reciprocal counts extra, "lacks" is preferred."""
+    reciprocal = any(isinstance(a, sp.Pow) and a.exp.is_negative for a in sp.Mul.make_args(f))
+    return float(sp.count_ops(f)) + reciprocal - tag.startswith("missing")
+
+
+def _confirm_short(tag: str, f: Any, reference: Any, answer: Any, variables: Sequence[Variable]) -> bool:
+    if tag == "missing_factor":
+        return _same(reference, sp.Mul(answer, f, evaluate=False), variables)
+    if tag == "extra_factor":
+        return _same(sp.Mul(reference, f, evaluate=False), answer, variables)
+    if tag == "missing_term":
+        return _same(reference, sp.Add(answer, f, evaluate=False), variables)
+    return _same(sp.Add(reference, f, evaluate=False), answer, variables)

@@ -8,12 +8,16 @@ singularities are ignored; floating-point literals count as equal when they
 agree to about double precision.
 
 Method: both trees are compiled to mpmath evaluators (grader.evaluate, no
-``lambdify``) and evaluated at simple points and then random points spread
-over the domain (negative, near zero, large). Each value carries an estimate
+``lambdify``) and evaluated at the points ``grader.sampling.plan`` gives: simple
+points, the trees' structure points (kinks, jumps, domain edges, exactly at and
+beside each), negative bases for symbolic exponents, a far ladder (10^3..10^8),
+then random points spread over the domain. Each value carries an estimate
 of its rounding error, and a mismatch is re-checked at 3x the precision (10x
 if the difference moved) before it counts, so cancellation never produces a
 false counterexample; points where either side is undefined are skipped.
-Small rational functions also get a bounded symbolic proof. Everything is
+Small rational functions and small exp/log/trig expressions also get a bounded
+symbolic proof, tried only after the points agreed (the evidence says proved or
+sampled). Everything is
 bounded by tree size and a time budget; running out gives ``undecided``.
 
 Results are memoised in a bounded LRU keyed by the trees (structural equality)
@@ -22,12 +26,14 @@ and the domains, so identical answers across a class cost one comparison.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal, NamedTuple
 
 import mpmath
@@ -263,11 +269,11 @@ def _has_float(expr: Any) -> bool:
     return bool(expr.atoms(sp.Float))
 
 
-def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int) -> tuple[Any, Any]:
+def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, Any], dps: int) -> tuple[Any, Any]:
     """Each side's (value, magnitude) at ``point`` with ``dps`` digits, or the
     Undefined exception saying why it has no value there."""
     with _MP_LOCK, mpmath.workdps(dps):  # mpmath's precision is process-global: one thread at a time
-        p = {k: mpmath.mpf(v) for k, v in point.items()}
+        p = {k: _mp(v) for k, v in point.items()}
         out: list[Any] = []
         for f in (fa, fb):
             try:
@@ -277,6 +283,13 @@ def _eval_pair(fa: Compiled, fb: Compiled, point: Mapping[str, float], dps: int)
             except (ArithmeticError, TypeError, ValueError) as exc:  # an mpmath corner: no value here
                 out.append(Undefined(f"{type(exc).__name__}: {exc}"))
         return out[0], out[1]
+
+
+def _mp(v: Any) -> Any:
+    """A coordinate at the working precision: a Fraction (an exact structure point) exactly rounded."""
+    if isinstance(v, Fraction):
+        return mpmath.mpf(v.numerator) / v.denominator
+    return mpmath.mpf(v)
 
 
 def _ok(v: Any) -> bool:
@@ -298,7 +311,7 @@ def _differ(a: Any, b: Any, dps: int, floats: bool) -> bool:
     return bool(mpmath.mag(diff) > rtol + max(ma, mb))
 
 
-def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, float], floats: bool,
+def _confirm(fa: Compiled, fb: Compiled, point: Mapping[str, Any], floats: bool,
              first: tuple[Any, Any]) -> tuple[bool, Any, Any]:
     """Re-check a mismatch at higher precision: (really differs, a, b). A difference
     that stays put from 30 to 90 digits is real; one that moves is checked at 300."""
@@ -323,8 +336,15 @@ def _distinct(a: Any, b: Any) -> tuple[str, str]:
     return sa, sb
 
 
-def _fmt_point(point: Mapping[str, float]) -> str:
-    return ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
+def _fmt_point(point: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {_show_coordinate(v)}" for k, v in point.items())
+
+
+def _show_coordinate(v: Any) -> str:
+    if isinstance(v, Fraction) and v.denominator != 1:
+        shown = f"{float(v):.6g}"
+        return shown if float(shown) == v else f"{v.numerator}/{v.denominator}"
+    return f"{float(v):.6g}"
 
 
 def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points: int, budget: float,
@@ -341,19 +361,21 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         return done("undecided", "unsupported" if isinstance(exc, Unsupported) else "too_large", str(exc))
     floats = _has_float(ref) or _has_float(ans)
     domain = variables_for(variables, ref, ans)
-    agreed, only_ref, overflow, tried = 0, None, 0, 0
-    seen: set[tuple[float, ...]] = set()
-    for point in sampling.points(domain, seed):
-        if agreed >= points or tried >= points * 8:
+    required, randoms = sampling.plan(domain, (ref, ans), seed)
+    agreed, only_ref, overflow = 0, None, 0
+    tried_random = agreed_random = 0
+    seen: set[tuple[Any, ...]] = set()
+    stream = itertools.chain(((p, True) for p in required), ((p, False) for p in randoms))
+    for point, must in stream:
+        if not must and (agreed_random >= points or tried_random >= points * 8):
             break
         if time.perf_counter() - started > budget:
             break
+        tried_random += not must
         marker = tuple(point.values())
         if marker in seen:
-            tried += 1
             continue
         seen.add(marker)
-        tried += 1
         a, b = _eval_pair(fa, fb, point, PRECISIONS[0])
         if not (_ok(a) and _ok(b)):
             if _ok(a) and not isinstance(b, Overflow) and only_ref is None:
@@ -367,18 +389,19 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
                 return done("not_equivalent", "numeric",
                             f"at {_fmt_point(point)} the answer is {shown_b} "
                             f"but the expected value is {shown_a}",
-                            counterexample=dict(point), answer_value=float(b2[0]),
-                            reference_value=float(a2[0]), points_checked=agreed + 1)
+                            counterexample={k: float(v) for k, v in point.items()},
+                            answer_value=float(b2[0]), reference_value=float(a2[0]), points_checked=agreed + 1)
         agreed += 1
+        agreed_random += not must
     size = sampling.finite_domain_size(domain)
     if size is not None and len(seen) >= size and agreed:
         return done("equivalent", "exhaustive", f"they agree at every point of the domain where both are "
                     f"defined ({agreed} of {size})", points_checked=agreed)
-    proof = _symbolic_proof(ref, ans)
+    proof = _symbolic_proof(ref, ans, normalise=budget - (time.perf_counter() - started) > _NORMALISE_RESERVE)
     if proof:
         return done("equivalent", "symbolic", f"{proof}; they also agree at {agreed} points",
                     points_checked=agreed)
-    if agreed >= min(points, max(4, len(seen) // 2)) and agreed >= min(points, 8):
+    if agreed >= min(points, max(4, len(seen) // 2)) and agreed_random >= min(points, 8):
         digits = "; floating-point literals accepted to about double precision" if floats else ""
         return done("equivalent", "numeric",
                     f"they agree at {agreed} points spread over the domain ({PRECISIONS[0]}-digit "
@@ -388,7 +411,8 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
         point, a = only_ref
         return done("not_equivalent", "domain",
                     f"at {_fmt_point(point)} the answer is not a real number but the expected value is "
-                    f"{format_number(a[0])}", counterexample=dict(point), reference_value=float(a[0]))
+                    f"{format_number(a[0])}", counterexample={k: float(v) for k, v in point.items()},
+                    reference_value=float(a[0]))
     if time.perf_counter() - started > budget:
         return done("undecided", "budget", f"ran out of time after checking {agreed} points",
                     points_checked=agreed)
@@ -400,9 +424,16 @@ def _compare_scalar(ref: Any, ans: Any, variables: Sequence[Variable], *, points
                 "expressions; too few to decide", points_checked=agreed)
 
 
-#: bounds for the symbolic stage: only small rational functions, whose check is cheap
+#: bounds for the symbolic stage: small rational functions, and small elementary expressions
 _PROOF_NODES = 120
 _PROOF_EXP = 12
+#: the normalising proof (exp/log/trig rewritten, then cancelled) is tried on trees up to this size
+#: only: SymPy cannot be interrupted, so its cost is bounded by what it is given
+_NORMALISE_NODES = 24
+#: the normalising proof starts only with this much of the time budget left (seconds)
+_NORMALISE_RESERVE = 0.5
+_TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc, sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech, sp.csch)
+_ELEMENTARY = frozenset({"exp", "log", *(f.__name__ for f in _TRIG)})
 
 
 def _rational(expr: Any) -> bool:
@@ -416,12 +447,49 @@ def _rational(expr: Any) -> bool:
     return False
 
 
-def _symbolic_proof(ref: Any, ans: Any) -> str | None:
-    """A proof for small rational functions (cancel(a - b) == 0), else None."""
-    if tree_size(ref)[0] + tree_size(ans)[0] > _PROOF_NODES or not (_rational(ref) and _rational(ans)):
+def _elementary(expr: Any) -> bool:
+    """Only +, ×, small rational powers, exp, log and trig/hyperbolic functions, exact numbers."""
+    if isinstance(expr, sp.Symbol) or expr in (sp.E, sp.pi):
+        return True
+    if isinstance(expr, sp.Rational):
+        return abs(expr.p) < 10**12 and expr.q < 10**12
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return all(_elementary(a) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        ex = expr.args[1]
+        small = isinstance(ex, sp.Rational) and abs(ex.p) <= _PROOF_EXP and ex.q <= _PROOF_EXP
+        return (small or (ex.free_symbols and expr.args[0] == sp.E)) and all(_elementary(a) for a in expr.args)
+    return type(expr).__name__ in _ELEMENTARY and len(expr.args) == 1 and _elementary(expr.args[0])
+
+
+def _symbolic_proof(ref: Any, ans: Any, normalise: bool = True) -> str | None:
+    """A proof that the difference is 0, or None. Small rational functions: cancel(a - b) == 0.
+    Small elementary expressions: trig and hyperbolic functions rewritten to exp, logs expanded
+    where the variables' assumptions allow, then cancelled as a rational function of the
+    exponentials, logs and roots that remain (an identity of those is an identity of the functions
+    wherever both sides are defined)."""
+    nodes = tree_size(ref)[0] + tree_size(ans)[0]
+    if nodes > _PROOF_NODES:
         return None
-    if sp.cancel(sp.Add(ref, sp.Mul(-1, ans, evaluate=False), evaluate=False)) == 0:
-        return "proved symbolically: the difference cancels to 0 as a rational function"
+    diff = sp.Add(ref, sp.Mul(-1, ans, evaluate=False), evaluate=False)
+    if _rational(ref) and _rational(ans):
+        if sp.cancel(diff) == 0:
+            return "proved symbolically: the difference cancels to 0 as a rational function"
+        return None
+    if not normalise or nodes > _NORMALISE_NODES or not (_elementary(ref) and _elementary(ans)):
+        return None
+    try:
+        d = sp.Add(ref, sp.Mul(-1, ans))
+        if d.has(*_TRIG):
+            d = d.rewrite(sp.exp)
+        if d.has(sp.log):
+            d = sp.expand_log(d, force=False)
+        zero = d == 0 or sp.cancel(d) == 0
+    except (TypeError, ValueError, ArithmeticError, RecursionError, sp.PolynomialError):
+        return None
+    if zero:
+        return ("proved symbolically: with exp, log and trig forms rewritten to exponentials, the "
+                "difference cancels to 0")
     return None
 
 
@@ -438,10 +506,10 @@ def sample_values(reference: Any, answer: Any, variables: Sequence[Variable], n:
         return []
     out: list[tuple[dict[str, float], Any, Any]] = []
     domain = variables_for(variables, ref, ans)
-    for k, point in enumerate(sampling.points(domain, seed)):
+    for k, point in enumerate(sampling.points(domain, seed, ladder=(1000.0,))):
         if len(out) >= n or k >= n * 8 or time.perf_counter() - started > budget:
             break
         a, b = _eval_pair(fa, fb, point, PRECISIONS[1])
         if _ok(a) and _ok(b):
-            out.append((point, a[0], b[0]))
+            out.append(({k: float(v) for k, v in point.items()}, a[0], b[0]))
     return out

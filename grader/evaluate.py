@@ -153,16 +153,31 @@ def _exact(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, An
     return lambda u, mu: (f(u), mu)
 
 
+def _rounding_zero(u: Any, mu: float) -> bool:
+    """Whether ``u`` is zero to within its own rounding error (8 digits of headroom): at an exact
+    structure point such as x = 1/3, 3x - 1 is 1e-31 only because 1/3 was rounded."""
+    return bool(u == 0 or mpmath.mag(u) < mu + (8 - mpmath.mp.dps) * 3.33)
+
+
+def _snap(u: Any, mu: float) -> Any:
+    """``u`` with a rounding-error distance to zero (or, for floor/ceiling, to a whole number) removed."""
+    u = _strict_real(u)
+    if _rounding_zero(u, mu):
+        return mpmath.mpf(0)
+    n = mpmath.nint(u)
+    return n if n != 0 and _rounding_zero(u - n, mu) else u
+
+
 def _step(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
     """sign, Heaviside: piecewise constant, no rounding error of their own."""
-    return lambda u, mu: (f(u), 0.0)
+    return lambda u, mu: (f(_snap(u, mu) if _rounding_zero(u, mu) else u), 0.0)
 
 
 def _integer(f: Callable[[Any], Any], periodic: bool = False) -> Callable[[Any, Any], Value]:
     """floor, ceiling: an integer, as large as itself."""
 
     def run(u: Any, mu: Any) -> Value:
-        v = f(u)
+        v = _real(f(_snap(u, mu)))
         return v, max(_lg(v), mu)
 
     return run
@@ -267,6 +282,8 @@ def _compile(expr: Any) -> Compiled:
             return cache[dps]
         return const
     name = type(expr).__name__
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise(expr)
     if isinstance(expr, AppliedUndef):
         known = resolve(name, len(expr.args))
         if known is not None:  # a learner's Function('σ')(x) or Function('arctan')(x) is that function
@@ -295,6 +312,18 @@ def _compile(expr: Any) -> Compiled:
             vals = [k(p) for k in kids]
             return pick(_strict_real(v) for v, _ in vals), max(m for _, m in vals)
         return extreme
+    if entry is not None and entry.growth == "integer" and entry.mp is not None and len(kids) > 1 \
+            and isinstance(expr, entry.sympy):  # binomial(n, k)
+        whole = entry.mp
+
+        def several(p: Mapping[str, Any]) -> Value:
+            vals = [k(p) for k in kids]
+            try:
+                v = _real(whole(*(_snap(u, mu) for u, mu in vals)))
+            except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+                raise Undefined("outside the function's domain") from None
+            return v, max([_lg(v)] + [m for _, m in vals])
+        return several
     if name in UNARY and len(kids) == 1:
         f, (k,) = UNARY[name], kids
         return lambda p: _call(f, k(p))
@@ -302,8 +331,9 @@ def _compile(expr: Any) -> Compiled:
         kx, k0 = kids
 
         def step(p: Mapping[str, Any]) -> Value:
-            u, _ = kx(p)
+            u, mu = kx(p)
             u = _strict_real(u)
+            u = mpmath.mpf(0) if _rounding_zero(u, mu) else u
             return (k0(p)[0] if u == 0 else mpmath.mpf(u > 0)), 0.0
         return step
     if name == "log" and len(kids) == 2:  # log(x, b)
@@ -313,6 +343,51 @@ def _compile(expr: Any) -> Compiled:
         f_opaque = _opaque(name, len(kids))
         return lambda p: f_opaque([k(p) for k in kids])
     raise Unsupported(f"the grader cannot evaluate {name}")
+
+
+Test = Callable[[Mapping[str, Any]], bool]
+
+_RELATIONS: dict[str, Callable[[Any], bool]] = {
+    "<": lambda d: d < 0, "<=": lambda d: d <= 0, ">": lambda d: d > 0, ">=": lambda d: d >= 0,
+    "==": lambda d: d == 0, "!=": lambda d: d != 0,
+}
+
+
+def _condition(cond: Any) -> Test:
+    """A Piecewise condition as a test at a point; the sides' difference is zero when it is
+    zero to within rounding (so the branch taken at an exact structure point is the exact one)."""
+    if cond is sp.true or cond == sp.true:
+        return lambda p: True
+    if cond is sp.false or cond == sp.false:
+        return lambda p: False
+    if isinstance(cond, sp.core.relational.Relational) and cond.rel_op in _RELATIONS:
+        kd, holds = _compile(sp.Add(cond.lhs, sp.Mul(-1, cond.rhs, evaluate=False), evaluate=False)), \
+            _RELATIONS[cond.rel_op]
+
+        def rel(p: Mapping[str, Any]) -> bool:
+            d, md = kd(p)
+            d = _strict_real(d)
+            return holds(mpmath.mpf(0) if _rounding_zero(d, md) else d)
+        return rel
+    parts = [_condition(c) for c in cond.args]
+    if isinstance(cond, sp.And):
+        return lambda p: all(t(p) for t in parts)
+    if isinstance(cond, sp.Or):
+        return lambda p: any(t(p) for t in parts)
+    if isinstance(cond, sp.Not):
+        return lambda p: not parts[0](p)
+    raise Unsupported(f"the grader cannot evaluate the condition {type(cond).__name__}")
+
+
+def _piecewise(expr: Any) -> Compiled:
+    branches = [(_compile(e), _condition(c)) for e, c in expr.args]
+
+    def run(p: Mapping[str, Any]) -> Value:
+        for value, test in branches:
+            if test(p):
+                return value(p)
+        raise Undefined("no branch of the Piecewise holds")
+    return run
 
 
 def _call(f: Callable[[Any, Any], Value], arg: Value) -> Value:

@@ -109,6 +109,28 @@ def _mp_softplus(u: Any) -> Any:
     return mpmath.log1p(mpmath.exp(u)) if u < 0 else u + mpmath.log1p(mpmath.exp(-u))
 
 
+def _whole(u: Any) -> int:
+    """``u`` as a Python int, or ValueError: factorial and binomial are defined on whole numbers only."""
+    if u != mpmath.floor(u):
+        raise ValueError("not a whole number")
+    return int(u)
+
+
+def _mp_factorial(u: Any) -> Any:
+    n = _whole(u)
+    if n < 0:
+        raise ValueError("factorial of a negative number")
+    return mpmath.factorial(n)
+
+
+def _mp_binomial(n: Any, k: Any) -> Any:
+    """C(n, k) for whole n >= 0 and whole k (0 when k < 0 or k > n)."""
+    nn, kk = _whole(n), _whole(k)
+    if nn < 0:
+        raise ValueError("binomial of a negative number")
+    return mpmath.mpf(math.comb(nn, kk)) if 0 <= kk <= nn else mpmath.mpf(0)
+
+
 def _mp_heaviside(u: Any) -> Any:
     return mpmath.mpf(1) if u > 0 else (mpmath.mpf(0) if u < 0 else mpmath.mpf("0.5"))
 
@@ -137,6 +159,28 @@ _np_lambertw = np.vectorize(_lambertw_float, otypes=[float])
 _np_erf = np.vectorize(math.erf, otypes=[float])
 
 
+def _factorial_float(u: float) -> float:
+    return math.gamma(u + 1) if math.isfinite(u) and u >= 0 and u == int(u) and u < 171 else math.nan
+
+
+def _binomial_float(n: float, k: float) -> float:
+    if not (math.isfinite(n) and math.isfinite(k)) or n != int(n) or k != int(k) or n < 0:
+        return math.nan
+    return float(math.comb(int(n), int(k))) if 0 <= k <= n else 0.0
+
+
+def _gamma_float(u: float) -> float:
+    try:
+        return math.gamma(u) if math.isfinite(u) else math.nan
+    except (ValueError, OverflowError):
+        return math.nan
+
+
+_np_factorial = np.vectorize(_factorial_float, otypes=[float])
+_np_binomial = np.vectorize(_binomial_float, otypes=[float])
+_np_gamma = np.vectorize(_gamma_float, otypes=[float])
+
+
 def _np_max(*args: np.ndarray) -> np.ndarray:
     return np.maximum.reduce(args)
 
@@ -158,7 +202,8 @@ def _np_softplus(u: np.ndarray) -> np.ndarray:
 #: How rounding error propagates through the function, for the exact evaluator's error estimate:
 #: ``grows`` (exp, sinh: relative error is the argument's absolute error), ``bounded`` (derivative
 #: of order one), ``singular`` (error amplified near a pole or branch point), ``exact`` (|u|: the
-#: argument's error), ``step`` (sign, Heaviside: none), ``integer`` (floor, ceiling), ``extreme``
+#: argument's error), ``step`` (sign, Heaviside: none), ``integer`` (floor, ceiling, factorial,
+#: binomial: arguments within rounding of a whole number are taken as that number), ``extreme``
 #: (Max/Min of several arguments).
 ErrorGrowth = Literal["grows", "bounded", "singular", "exact", "step", "integer", "extreme"]
 
@@ -246,6 +291,11 @@ FUNCTION_TABLE: tuple[KnownFunction, ...] = (
     _fn("floor", ("floor",), mpmath.floor, "integer", np.floor),
     _fn("ceiling", ("ceil", "ceiling"), mpmath.ceil, "integer", np.ceil),
     _fn("erf", ("erf",), mpmath.erf, "bounded", _np_erf),
+    # integer domains: factorial(n) for whole n >= 0, binomial(n, k) for whole n >= 0 and whole k;
+    # the sampler gives a variable under them whole values; gamma is real (poles at 0, -1, -2, ...)
+    _fn("factorial", ("factorial",), _mp_factorial, "integer", _np_factorial),
+    _fn("binomial", ("binomial", "choose"), _mp_binomial, "integer", _np_binomial, arity=(2, 2)),
+    _fn("gamma", ("gamma", "Gamma", "Γ"), mpmath.gamma, "singular", _np_gamma),
     # not typable: a learner's code may return it (from solve), nobody types W(x) in an answer
     _fn("LambertW", (), mpmath.lambertw, "singular", _np_lambertw),
     _fn("Max", ("max", "Max"), max, "extreme", _np_max, arity=(2, None)),

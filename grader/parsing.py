@@ -8,8 +8,15 @@ Only whitelisted functions, constants and names are accepted. The grammar::
     term    := unary (("*" | "/" | implicit) unary)*     3x, 2(x+1), σ(x)(1-σ(x))
     unary   := ("-" | "+") unary | power
     power   := postfix ("^" | "**") unary                right-assoc, -x^2 = -(x^2)
-    postfix := primary ("²" | "³")*
+    postfix := primary ("²" | "³" | "!")*                n! is factorial(n)
     primary := number | name | func "(" args ")" | "(" sum ")" | "|" sum "|" | "√" primary
+             | "\\frac" group group | "\\sqrt" ["[" sum "]"] group
+    group   := "{" sum "}"                               braces are brackets ({ } read as ( ))
+
+LaTeX is read by the tokenizer: ``\\cdot``/``\\times`` are ``*``, ``\\left``/``\\right``
+and spacing commands are dropped, ``\\sigma``/``\\tanh``/``\\ln``/Greek letters are names,
+``\\log_{10}`` is ``log10``; a subscript ``_`` or an unknown command is refused. ``log(x, b)``,
+``log10``, ``log2`` and ``log_b`` are logarithms in base b.
 
 Trees are built unevaluated (``evaluate=False``) so ``describe_reading``
 echoes what was typed and a hostile ``10^10^10`` is never computed.
@@ -81,6 +88,47 @@ class _Token:
     pos: int
 
 
+#: LaTeX commands read as operators, brackets or nothing (spacing and sizing)
+_LATEX_OPS = {"cdot": "*", "times": "*", "div": "/", "left": "", "right": "", "bigl": "", "bigr": "",
+              "Bigl": "", "Bigr": "", ",": "", ";": "", "!": "", ":": "", " ": "", "{": "(", "}": ")",
+              "lvert": "|", "rvert": "|", "vert": "|"}
+#: LaTeX commands read as names (functions, Greek letters, constants)
+_LATEX_NAMES = {"sigma": "σ", "Gamma": "Γ", "pi": "π", "operatorname": "", "mathrm": "", "text": ""}
+#: LaTeX commands with their own grammar (read by the parser, not the tokenizer)
+_LATEX_FORMS = {"frac": "\\frac", "dfrac": "\\frac", "tfrac": "\\frac", "sqrt": "\\sqrt"}
+_SUBSCRIPT_BASE = re.compile(r"\{?\s*(\d+)\s*\}?")
+_NO_SUBSCRIPTS = ("subscripts (_) are not supported: name the variable without one (x1 or x), and write "
+                  "a logarithm in base b as log(x, b)")
+_LATEX_WORD = re.compile(r"\\([A-Za-z]+|[,;!: {}])")
+
+
+def _latex(text: str, i: int, tokens: list[_Token]) -> int:
+    """Read the LaTeX command at ``text[i]`` (a backslash) into ``tokens``; the index after it."""
+    m = _LATEX_WORD.match(text, i)
+    if not m:
+        raise ParseError("a backslash must start a LaTeX command such as \\frac or \\cdot", text, i)
+    word = m.group(1)
+    if word in _LATEX_OPS:
+        if _LATEX_OPS[word]:
+            tokens.append(_Token("op", _LATEX_OPS[word], i))
+    elif word in _LATEX_FORMS:
+        tokens.append(_Token("op", _LATEX_FORMS[word], i))
+    elif word in _LATEX_NAMES:
+        if word in ("operatorname", "mathrm", "text"):  # \operatorname{relu}: the name in braces
+            close = text.find("}", m.end())
+            if not text.startswith("{", m.end()) or close < 0:
+                raise ParseError(f"\\{word} needs a name in braces, e.g. \\{word}{{relu}}", text, i)
+            inner = text[m.end() + 1:close].strip()
+            tokens.append(_Token("name", inner, m.end() + 1))
+            return close + 1
+        tokens.append(_Token("name", _LATEX_NAMES[word], i))
+    elif word in FUNCTIONS or word in GREEK.values() or word in CONSTANTS or _LOG_BASE.match(word):
+        tokens.append(_Token("name", word, i))
+    else:
+        raise ParseError(f"unknown LaTeX command \\{word}", text, i)
+    return m.end()
+
+
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -89,6 +137,17 @@ def _tokenize(text: str) -> list[_Token]:
         if ch.isspace():
             i += 1
             continue
+        if ch == "\\":
+            i = _latex(text, i, tokens)
+            continue
+        if ch == "_" and tokens and tokens[-1].kind == "name" and tokens[-1].pos + len(tokens[-1].text) <= i:
+            base = _SUBSCRIPT_BASE.match(text, i + 1)
+            if tokens[-1].text == "log" and base:  # \log_{10}, \log_2
+                tokens[-1] = _Token("name", "log" + base.group(1), tokens[-1].pos)
+                i = base.end()
+                continue
+            if text.startswith("{", i + 1) or not text[i - 1].isspace():  # x_{1} after a LaTeX name
+                raise ParseError(_NO_SUBSCRIPTS, text, i)
         m = _NUMBER.match(text, i)
         if m and (ch.isdigit() or ch == "."):
             digits = sum(c.isdigit() for c in m.group(0))
@@ -108,12 +167,15 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_Token("op", "^", i))
             i += 2
             continue
-        if ch in "+-*/^()[],|" or ch in _OPERATORS or ch in _SUPERSCRIPTS or ch == "√":
+        if ch in "+-*/^()[],|!" or ch in _OPERATORS or ch in _SUPERSCRIPTS or ch == "√":
             tokens.append(_Token("op", _OPERATORS.get(ch, ch), i))
             i += 1
             continue
-        hint = {"=": ": give an expression, not an equation", "!": ": factorials are not supported",
-                "{": ": use round brackets", "}": ": use round brackets"}.get(ch, "")
+        if ch in "{}":  # LaTeX grouping: braces are brackets
+            tokens.append(_Token("op", "(" if ch == "{" else ")", i))
+            i += 1
+            continue
+        hint = {"=": ": give an expression, not an equation"}.get(ch, "")
         if ch in "'\"":
             hint = ": quotes are not part of a math answer"
         raise ParseError(f"unexpected character {ch!r}{hint}", text, i)
@@ -192,7 +254,7 @@ class _Parser:
         if tok.kind in ("num", "name"):
             return True
         if tok.kind == "op":
-            return tok.text in ("(", "[", "√") or (tok.text == "|" and self.abs_depth == 0)
+            return tok.text in ("(", "[", "√", "\\frac", "\\sqrt") or (tok.text == "|" and self.abs_depth == 0)
         return False
 
     def term(self) -> Any:
@@ -248,8 +310,12 @@ class _Parser:
 
     def postfix(self) -> Any:
         expr = self.primary()
-        while self.tok.kind == "op" and self.tok.text in _SUPERSCRIPTS:
-            expr = sp.Pow(expr, _SUPERSCRIPTS[self.take().text], evaluate=False)
+        while self.tok.kind == "op" and (self.tok.text in _SUPERSCRIPTS or self.tok.text == "!"):
+            op = self.take().text
+            if op == "!":  # n! is factorial(n)
+                expr = sp.factorial(expr, evaluate=False)
+            else:
+                expr = sp.Pow(expr, _SUPERSCRIPTS[op], evaluate=False)
         return expr
 
     def primary(self) -> Any:
@@ -283,11 +349,38 @@ class _Parser:
             inner = self.postfix()
             self.depth -= 1
             return sp.Pow(inner, sp.Rational(1, 2), evaluate=False)
+        if tok.kind == "op" and tok.text == "\\frac":  # \frac{a}{b}
+            self.take()
+            self.nest()
+            top = self.group(tok, "numerator")
+            bottom = self.group(tok, "denominator")
+            self.depth -= 1
+            if isinstance(top, sp.Integer) and isinstance(bottom, sp.Integer) and bottom != 0:
+                return sp.Rational(top, bottom)
+            return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+        if tok.kind == "op" and tok.text == "\\sqrt":  # \sqrt{x}, \sqrt[n]{x}
+            self.take()
+            self.nest()
+            index: Any = sp.Integer(2)
+            if self.tok.kind == "op" and self.tok.text == "[":
+                opened = self.take()
+                index = self.sum()
+                self.expect("]", opened)
+            inner = self.group(tok, "radicand")
+            self.depth -= 1
+            return sp.Pow(inner, sp.Pow(index, -1) if isinstance(index, sp.Integer) else
+                          sp.Pow(index, -1, evaluate=False), evaluate=False)
         if tok.kind == "end":
             raise self.error("the answer ends too early: something is missing")
         if tok.text in (")", "]"):
             raise self.error(f"unmatched {tok.text!r}" if self.depth <= 1 else f"nothing before {tok.text!r}")
         raise self.error(f"unexpected {tok.text!r}")
+
+    def group(self, command: _Token, what: str) -> Any:
+        """A LaTeX argument in braces (read as brackets) after ``command``."""
+        if not (self.tok.kind == "op" and self.tok.text == "("):
+            raise self.error(f"{command.text} needs its {what} in braces, e.g. \\frac{{1}}{{x}}")
+        return self.primary()
 
     def name(self) -> Any:
         tok = self.take()
@@ -307,6 +400,8 @@ class _Parser:
             self.tokens[self.i - 1:self.i] = [_Token("name", p, tok.pos + o) for p, o in zip(pieces, offsets)]
             self.i -= 1
             return self.name()
+        if "_" in word and not word.startswith("_"):  # x_1; a dunder name is refused below as not valid
+            raise self.error(_NO_SUBSCRIPTS, tok)
         if follows_paren and len(word) > 1 and self.tok.text == "(":
             raise self.error(f"unknown function {word!r} (known: sin, cos, tan, exp, ln, log, sqrt, abs, "
                              "σ or sigmoid, softplus, relu, sinh, cosh, tanh, sech, arctan, max, min, ...)", tok)
@@ -362,7 +457,10 @@ class _Parser:
         self.depth -= 1
         self.expect(_CLOSE[opened.text], opened)
         base = _LOG_BASE.match(word)
-        if base:
+        if word in ("log", "ln") and len(args) == 2:  # log(x, b): the logarithm in base b
+            value = sp.Mul(sp.log(args[0], evaluate=False), sp.Pow(sp.log(args[1], evaluate=False), -1,
+                                                                   evaluate=False), evaluate=False)
+        elif base:
             if len(args) != 1:
                 raise self.error(f"{word} takes one argument", tok)
             value = sp.Mul(sp.log(args[0], evaluate=False),
@@ -373,7 +471,7 @@ class _Parser:
             if arity is None and len(args) < 2:
                 raise self.error(f"{word} takes two or more arguments separated by commas", tok)
             if arity is not None and len(args) != arity:
-                extra = " (log is the natural log; for base b write log(x)/log(b))" if word == "log" else ""
+                extra = ""
                 raise self.error(f"{word} takes {arity} argument{'s' if arity > 1 else ''}, "
                                  f"got {len(args)}{extra}", tok)
             value = build(*args)

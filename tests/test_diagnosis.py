@@ -228,3 +228,18 @@ def test_a_stray_variable_named_like_the_message_is_not_called_a_forbidden_helpe
     item = d_cube.__grader_item__
     status, feedback, tag, _ = _compare_one(item, 3 * x**2, 3 * x * derived, symbols_for(item))
     assert tag == "stray_variable" and "derived" in feedback
+
+
+@pytest.mark.parametrize("reference, answer, tag, named", [
+    ("σ(x)(1-σ(x))", "1/(1+e^(-x))^2", "missing_factor", "e^(−x)"),
+    ("2x cos(x^2)", "cos(x^2)", "missing_factor", "2x"),
+    ("x^2 + sin(x)", "x^2", "missing_term", "sin(x)"),
+    ("x^2", "x^2 + x", "extra_term", "x"),
+    ("2x", "2x^2", "extra_factor", "x"),
+])
+def test_a_short_missing_or_extra_factor_or_term_is_named_without_any_hint(reference, answer, tag, named):
+    from grader.spec import Variable
+
+    found = diagnose(P(reference), P(answer), [Variable("x")])
+    assert found is not None and found.tag == tag, found
+    assert f" {named}:" in found.feedback

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sympy as sp
 
@@ -80,7 +82,6 @@ def test_trees_are_not_evaluated_so_huge_powers_cost_nothing():
     ("x**/2", "missing exponent", 3),
     ("x+*2", "unexpected '*'", 2),
     ("x*/2", "two operators in a row", 2),
-    ("log(x, 2)", "natural log", 0),
     ("max(x)", "two or more arguments", 0),
     ("x + 'y'", "quotes", 4),
     ("1" * 100, "number too long", 0),
@@ -144,3 +145,34 @@ def test_describe_reading_echoes_what_was_read(text, reading):
 def test_describe_reading_accepts_plain_sympy():
     assert describe_reading(sp.exp(x) * 3) == "3e^x"
     assert describe_reading([x, 2]) == "[x, 2]"
+
+
+# ---------------------------------------------------------------- notation: log bases, factorial, LaTeX
+
+@pytest.mark.parametrize("typed, same_as", [
+    ("log(x, 10)", "ln(x)/ln(10)"), ("log10(x)", "ln(x)/ln(10)"), ("log2(x)", "log(x)/log(2)"),
+    ("log_2(x)", "log(x, 2)"), ("n!", "factorial(n)"), ("(n+1)!", "factorial(n+1)"), ("choose(n, 2)", "binomial(n, 2)"),
+    ("Γ(x)", "gamma(x)"),
+    (r"e^{-x}", "e^(-x)"), (r"\frac{1}{1+e^{-x}}", "1/(1+e^(-x))"), (r"\sigma(x)\cdot(1-\sigma(x))", "σ(x)(1-σ(x))"),
+    (r"\sqrt{x^2+1}", "sqrt(x^2+1)"), (r"\sqrt[3]{x}", "x^(1/3)"), (r"\left(x+1\right)^{2}", "(x+1)^2"),
+    (r"2\times x", "2x"), (r"\tanh(x) \exp(x)", "tanh(x) exp(x)"), (r"\ln(x) + \log(x)", "ln(x) + log(x)"),
+    (r"\log_{10}(x)", "log10(x)"), (r"\frac{\sin(x)}{x}", "sin(x)/x"), (r"\Gamma(x)", "gamma(x)"),
+    (r"\frac{1}{2}x", "(1/2)x"), (r"\operatorname{relu}(x)", "relu(x)"),
+])
+def test_notation_and_latex_read_as_plain_notation(typed, same_as):
+    assert parse_expression(typed, ["x", "n"]) == parse_expression(same_as, ["x", "n"])
+
+
+def test_latex_is_echoed_back_as_read():
+    assert describe_reading(parse_expression(r"\frac{1}{1+e^{-x}}", ["x"])) == "1/(1 + e^(−x))"
+    assert describe_reading(parse_expression(r"\sigma(x)\cdot(1-\sigma(x))", ["x"])) == "σ(x) · (1 − σ(x))"
+
+
+@pytest.mark.parametrize("text, message", [
+    (r"x_{1}", "subscripts (_) are not supported"), ("x_1 + 2", "subscripts (_) are not supported"),
+    (r"\foo(x)", "unknown LaTeX command \\foo"), ("x \\", "backslash must start a LaTeX command"),
+    (r"\frac{1}x", "needs its denominator in braces"),
+])
+def test_latex_mistakes_get_a_clear_message(text, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        parse_expression(text)
