@@ -31,8 +31,8 @@ Path = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Leaf:
-    """One parameter array: its label (``W1``, ``params[0]['W']``), its path among a case's arguments,
-    and its gradient's name (``dW1``) and position in a gradient output."""
+    """One parameter array: its label (``W``, ``params[0]['W']``), its path among a case's arguments,
+    and its gradient's name (``dW``) and position in a gradient output."""
 
     label: str
     path: Path
@@ -117,7 +117,7 @@ def gradient_of_leaf(output: Any, leaf: Leaf, net: Computation) -> Any:
 
 
 def gradient_names(net: Computation, c: Case) -> list[str]:
-    """What each parameter's gradient is called in feedback (``dW1``...)."""
+    """What each parameter's gradient is called in feedback (``dW``...)."""
     return [leaf.gradient for leaf in leaves(net, c)]
 
 
