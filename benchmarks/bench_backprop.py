@@ -27,10 +27,7 @@ from pathlib import Path
 
 from grader.catalogue import find_catalogue, get_exercise
 from grader.checks import checker_for
-from grader.checks import backprop as backprop_checks
-from grader.checks.backprop_backward import _fd_calls
-from grader.checks import backprop_cases
-from grader.checks.backprop_cases import cached_cases, wire
+from grader.checks import stage_cases, stage_gradient, stage_update, stages
 from grader.encoding import decode_value
 from grader.sandbox import run_calls
 
@@ -44,7 +41,8 @@ TARGET_MS = 50.0
 
 
 def _clear_caches() -> None:
-    for cached in (cached_cases, wire, _fd_calls, backprop_checks._gradients, backprop_checks._gradients_wire):
+    for cached in (stage_cases.cases_of, stage_cases.case_wire, stage_cases._leaf_wire, stage_gradient.fd_calls,
+                   stage_update._gradients, stage_update._gradients_wire, stages.role):
         cached.cache_clear()
 
 
@@ -52,7 +50,7 @@ def _checking(exercise, run, cold: bool) -> tuple[float, float]:
     """(CPU ms, wall ms) to plan and check every item of one submission."""
     if cold:
         _clear_caches()
-    backprop_cases._DECODED.clear()  # a new submission's results are never already decoded
+    stage_cases._DECODED.clear()  # a new submission's results are never already decoded
     cpu, wall = time.process_time(), time.perf_counter()
     for item in exercise.items:
         checker = checker_for(item.kind)
