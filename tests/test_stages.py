@@ -115,3 +115,30 @@ def test_regularisation_scaled_is_named_for_arrays_and_scalars():
     assert missing.tag == "regularisation_missing" and half.tag == "regularisation_factor" and half.factor == 0.5
     assert scalar_models([1.0, 2.0], [1.5, 2.5], [1.0, 2.0], [5, 7]).tag == "regularisation_missing"
     assert scalar_models([5 * 1.0 + 0.5, 7 * 2.0 + 0.5], [1.5, 2.5], [1.0, 2.0], [5, 7]).tag == "missing_1_over_m"
+
+
+@pytest.mark.parametrize("body,tag,fragment", [
+    ("return -s * (1 - s)", "sign_error", "it is -1 × the right answer"),
+    ("return 2 * s * (1 - s)", "scaled", "2 × the right values"),
+], ids=["sign", "factor"])
+def test_numeric_items_get_the_generic_diagnoses(tmp_path, catalogue, body, tag, fragment):
+    ex = catalogue["activations"]
+    item = next((i for i in ex.items if i.name == "sigmoid_grad"), None)
+    if item is None:
+        pytest.skip("no sigmoid_grad item in the activations exercise")
+    from grader.checks import checker_for
+    from grader.checks.numeric import item_cases
+    from grader.encoding import encode_value
+    from grader.runtypes import CallOutcome, RunResult
+
+    def wrong(z):
+        with np.errstate(over="ignore"):
+            s = 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+        return eval(body.removeprefix("return "), {"s": s})
+
+    outcomes = {}
+    for i, case in enumerate(item_cases(item)):
+        cid = f"{item.name}#{i}"
+        outcomes[cid] = CallOutcome(cid, "ok", encode_value(wrong(*case)), args_after=tuple(encode_value(a) for a in case))
+    res = checker_for("numeric").check(item, RunResult(outcomes), ex.name)
+    assert res.diagnosis == tag and fragment in res.feedback and res.points == 0
