@@ -42,11 +42,16 @@ def run_in_process(path: Path, calls: Sequence[Call], limits: Any = None) -> Run
     spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}_{id(calls)}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return run_functions(vars(module), calls)
+
+
+def run_functions(functions: Any, calls: Sequence[Call]) -> RunResult:
+    """:func:`run_in_process` on functions given by name (a module's namespace, or references and a mistake)."""
     results: dict[str, Any] = {}
     outcomes = {}
     decoded: dict[int, tuple[Any, Any]] = {}  # wire dicts are shared between calls: decode each once
     for call in calls:
-        func = getattr(module, call.function, None)
+        func = functions.get(call.function)
         if not callable(func):
             outcomes[call.id] = CallOutcome(call.id, "missing", error=ErrorInfo("MissingFunction", call.function))
             continue
