@@ -14,7 +14,10 @@ Each submission is run once in the real sandbox; its plain results are then
 checked REPEAT times. Baseline, measured in the same run: decoding every
 outcome of that run once (the least any checker must do with the data).
 
-Run by hand:  python benchmarks/bench_backprop.py [--repeat 30]
+``--exercise NAME`` measures another stage exercise of the catalogue on its
+reference solution (the backprop corpus files exist for ``backprop`` only).
+
+Run by hand:  python benchmarks/bench_backprop.py [--repeat 30] [--exercise backprop]
 """
 
 from __future__ import annotations
@@ -76,14 +79,16 @@ def _medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--exercise", default="backprop")
     args = parser.parse_args()
-    exercise = get_exercise("backprop", find_catalogue())
+    exercise = get_exercise(args.exercise, find_catalogue())
+    submissions = SUBMISSIONS if args.exercise == "backprop" else [ROOT / "solutions" / f"{args.exercise}.py"]
     calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
     print(f"{len(calls)} learner calls per submission; target {TARGET_MS:g} ms of checking time\n")
     print(f"{'submission':45s} {'child s':>7s} {'cold cpu':>8s} {'warm cpu':>8s} {'cold wall':>9s} "
           f"{'decode':>6s} {'ratio':>5s}   (ms; ratio = cold cpu / decode)")
     worst = 0.0
-    for path in SUBMISSIONS:
+    for path in submissions:
         started = time.perf_counter()
         run = run_calls(path, calls)
         child = time.perf_counter() - started
