@@ -115,6 +115,15 @@ def _entries(item: StageItem, output: Any, ref: Any) -> tuple[str, str] | dict[s
     return dict(zip(names, output))
 
 
+def _named(output: Any, names: list[str]) -> dict[str, Any] | None:
+    """A mistake's gradient output by name: a dict as it is, a tuple or list in the reference's order."""
+    if isinstance(output, dict):
+        return output
+    if isinstance(output, (list, tuple)) and len(output) == len(names):
+        return dict(zip(names, output))
+    return None
+
+
 def _diagnose(item: StageItem, key: str, got: list[dict[str, Any]], refs: list[dict[str, Any]], first: Mismatch,
               mistakes: Mistakes) -> Diagnosis | None:
     rtol, atol = item.tolerances
@@ -130,7 +139,7 @@ def _diagnose(item: StageItem, key: str, got: list[dict[str, Any]], refs: list[d
     if first.kind != "values":
         return None
     for index, m in enumerate(item.mistakes):
-        outs = [mistakes.output(index, i) for i in range(len(got))]
+        outs = [_named(mistakes.output(index, i), list(refs[i])) for i in range(len(got))]
         if all(isinstance(o, dict) and agrees(o.get(key), g[key], rtol, atol, SCALE_FLOOR) for o, g in zip(outs, got)) \
                 and any(not agrees(r[key], o.get(key), rtol, atol, SCALE_FLOOR) for o, r in zip(outs, refs)):
             return Diagnosis(m.tag, m.feedback)
