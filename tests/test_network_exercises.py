@@ -329,7 +329,8 @@ def test_each_network_exercise_ships_eight_authored_mistakes_on_its_stages(catal
      "log-sum-exp"),
     ("tanh_network", "compute_cost", "def compute_cost(X, Y, parameters):\n"
                                      "    A2 = forward_propagation(X, parameters)['A2']\n"
-                                     "    return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / X.shape[1])\n",
+                                     "    m = X.shape[1]\n"
+                                     "    return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m)\n",
      "saturat"),
     ("tanh_network", "backward_propagation", "def backward_propagation(parameters, cache, X, Y):\n"
                                              "    g = dict(_right(parameters, cache, X, Y))\n"

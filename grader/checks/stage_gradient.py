@@ -139,8 +139,10 @@ def _diagnose(item: StageItem, key: str, got: list[dict[str, Any]], refs: list[d
     if first.kind != "values":
         return None
     for index, m in enumerate(item.mistakes):
-        outs = [_named(mistakes.output(index, i), list(refs[i])) for i in range(len(got))]
-        if all(isinstance(o, dict) and agrees(o.get(key), g[key], rtol, atol, SCALE_FLOOR) for o, g in zip(outs, got)) \
+        named = [_named(mistakes.output(index, i), list(refs[i])) for i in range(len(got))]
+        outs = [o for o in named if o is not None]
+        if len(outs) == len(got) \
+                and all(agrees(o.get(key), g[key], rtol, atol, SCALE_FLOOR) for o, g in zip(outs, got)) \
                 and any(not agrees(r[key], o.get(key), rtol, atol, SCALE_FLOOR) for o, r in zip(outs, refs)):
             return Diagnosis(m.tag, m.feedback)
     if any(not isinstance(g[key], np.ndarray) for g in got):
