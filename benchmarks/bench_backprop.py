@@ -14,7 +14,10 @@ Each submission is run once in the real sandbox; its plain results are then
 checked REPEAT times. Baseline, measured in the same run: decoding every
 outcome of that run once (the least any checker must do with the data).
 
-Run by hand:  python benchmarks/bench_backprop.py [--repeat 30]
+``--exercise NAME`` measures another stage exercise of the catalogue on its
+reference solution (the backprop corpus files exist for ``backprop`` only).
+
+Run by hand:  python benchmarks/bench_backprop.py [--repeat 30] [--exercise backprop]
 """
 
 from __future__ import annotations
@@ -27,10 +30,7 @@ from pathlib import Path
 
 from grader.catalogue import find_catalogue, get_exercise
 from grader.checks import checker_for
-from grader.checks import backprop as backprop_checks
-from grader.checks.backprop_backward import _fd_calls
-from grader.checks import backprop_cases
-from grader.checks.backprop_cases import cached_cases, wire
+from grader.checks import stage_cases, stage_gradient, stage_update, stages
 from grader.encoding import decode_value
 from grader.sandbox import run_calls
 
@@ -44,7 +44,8 @@ TARGET_MS = 50.0
 
 
 def _clear_caches() -> None:
-    for cached in (cached_cases, wire, _fd_calls, backprop_checks._gradients, backprop_checks._gradients_wire):
+    for cached in (stage_cases.cases_of, stage_cases.case_wire, stage_cases._leaf_wire, stage_gradient.fd_calls,
+                   stage_update._gradients, stage_update._gradients_wire, stages.role):
         cached.cache_clear()
 
 
@@ -52,7 +53,7 @@ def _checking(exercise, run, cold: bool) -> tuple[float, float]:
     """(CPU ms, wall ms) to plan and check every item of one submission."""
     if cold:
         _clear_caches()
-    backprop_cases._DECODED.clear()  # a new submission's results are never already decoded
+    stage_cases._DECODED.clear()  # a new submission's results are never already decoded
     cpu, wall = time.process_time(), time.perf_counter()
     for item in exercise.items:
         checker = checker_for(item.kind)
@@ -78,14 +79,16 @@ def _medians(samples: list[tuple[float, float]]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--exercise", default="backprop")
     args = parser.parse_args()
-    exercise = get_exercise("backprop", find_catalogue())
+    exercise = get_exercise(args.exercise, find_catalogue())
+    submissions = SUBMISSIONS if args.exercise == "backprop" else [ROOT / "solutions" / f"{args.exercise}.py"]
     calls = [c for item in exercise.items for c in checker_for(item.kind).calls(item)]
     print(f"{len(calls)} learner calls per submission; target {TARGET_MS:g} ms of checking time\n")
     print(f"{'submission':45s} {'child s':>7s} {'cold cpu':>8s} {'warm cpu':>8s} {'cold wall':>9s} "
           f"{'decode':>6s} {'ratio':>5s}   (ms; ratio = cold cpu / decode)")
     worst = 0.0
-    for path in SUBMISSIONS:
+    for path in submissions:
         started = time.perf_counter()
         run = run_calls(path, calls)
         child = time.perf_counter() - started

@@ -314,65 +314,115 @@ def numeric(**options: Any) -> Decorator:
     return declare(NumericItem, options)
 
 
-# -- backprop: one stage of the two-layer network -----------------------------------------------
-
-#: (n_in, n_hidden, n_out, m) of the generated networks: m = 1 and m > 1, three different layer widths
-BACKPROP_SHAPES: tuple[tuple[int, int, int, int], ...] = ((3, 4, 2, 5), (4, 3, 2, 1), (2, 5, 3, 7))
-BACKPROP_STAGES = ("forward", "loss", "backward", "sgd_step")
+# -- stages: one stage of a multi-stage computation (a network's forward, loss, backward, step) ---
 
 
 @dataclass(frozen=True)
-class BackpropItem(ItemSpec):
-    """One stage of the two-layer sigmoid network exercise (``forward``, ``loss``,
-    ``backward`` or ``sgd_step``), checked by :mod:`grader.checks.backprop`.
+class Computation:
+    """What every stage of one computation shares: the cases, where the parameters are, tolerances.
 
-    ``stage`` defaults to the function's name. All stages with the same ``seed``
-    and ``shapes`` see the same networks, so a later stage can be judged against
-    the learner's own earlier values; pass the references of the other stages
-    by name (``loss=loss``) so the checker can carry errors forward.
+    ``cases(rng)`` returns :class:`grader.networks.Case` values (named arguments,
+    batch size, label); :func:`grader.networks.networks` makes the usual random
+    networks with a large-input and a saturating one. ``params`` says how the
+    parameters are passed: the name of one dict argument (``"params"``) or of a
+    list-of-layer-dicts argument, or the names of positional/keyword array
+    arguments (``("W1", "b1", "W2", "b2")``). ``gradient_names`` names each
+    parameter's gradient (``"d{}"``: ``dW1``). ``regulariser`` names the argument
+    that scales the regularisation term (``"lam"``), so "regularisation missing
+    or scaled" can be recognised. ``unit`` is what a case is called in feedback.
+    """
+
+    cases: Callable[[Any], Sequence[Any]]
+    params: str | tuple[str, ...] = "params"
+    gradient_names: str = "d{}"
+    regulariser: str | None = None
+    seed: str = "stages"
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    unit: str = "network"
+
+
+def computation(cases: Callable[[Any], Sequence[Any]], params: str | Sequence[str] = "params", *,
+                gradient_names: str = "d{}", regulariser: str | None = None, seed: str = "stages",
+                rtol: float = 1e-6, atol: float = 1e-9, unit: str = "network") -> Computation:
+    """Declare the shared part of a multi-stage exercise (see :class:`Computation`)."""
+    if "{}" not in gradient_names:
+        raise ValueError(f"gradient_names must contain {{}} (it is {gradient_names!r})")
+    return Computation(cases, params if isinstance(params, str) else tuple(params), gradient_names,
+                       regulariser, seed, float(rtol), float(atol), unit)
+
+
+@dataclass(frozen=True)
+class StageItem(ItemSpec):
+    """One stage of a :class:`Computation`, checked by :mod:`grader.checks.stages`.
+
+    The stage is called with the case's arguments named like the reference's
+    parameters. ``after`` lists the references of earlier stages it builds on
+    (for "which step first went wrong"); ``given(earlier_output, *args)`` says
+    what this stage should return given the learner's own output of ``after[0]``
+    (error carried forward); ``follows={"A1": f}`` does the same between the
+    keys of one output (``f(own_outputs, *args)``). ``gradient_of=loss`` makes
+    the output the gradient of that scalar stage with respect to the parameters
+    (compared with the reference and with finite differences of the learner's
+    own scalar); ``update_of=loss, gradients=backward`` makes it an update step
+    whose gradients argument is ``backward``'s result and which must decrease
+    the scalar for a small step. ``hints`` add a sentence to a generic
+    diagnosis, by tag (``{"sign_error": "dZ2 = A2 - Y, not Y - A2"}``).
     ``mistakes`` are callables with the reference's signature.
     """
 
-    stage: str = "backward"
-    shapes: tuple[tuple[int, int, int, int], ...] = BACKPROP_SHAPES
-    large_case: bool = True
-    seed: str = "backprop"
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    forward: Callable[..., Any] | None = None
-    loss: Callable[..., Any] | None = None
-    backward: Callable[..., Any] | None = None
-    sgd_step: Callable[..., Any] | None = None
+    computation: Computation | None = None
+    after: tuple[Callable[..., Any], ...] = ()
+    given: Callable[..., Any] | None = None
+    follows: tuple[tuple[str, Callable[..., Any]], ...] = ()
+    gradient_of: Callable[..., Any] | None = None
+    update_of: Callable[..., Any] | None = None
+    gradients: Callable[..., Any] | None = None
+    hints: tuple[tuple[str, str], ...] = ()
+    rtol: float | None = None
+    atol: float | None = None
 
-    KIND = "backprop"
-    DECORATOR = "backprop"
+    KIND = "stage"
+    DECORATOR = "stage"
+    REQUIRED = ("points", "computation")
     WITHOUT = ("forbid",)
 
     @property
-    def related(self) -> dict[str, Callable[..., Any]]:
-        """The references of the other stages given, by stage name."""
-        named = {"forward": self.forward, "loss": self.loss, "backward": self.backward, "sgd_step": self.sgd_step}
-        return {k: v for k, v in named.items() if v is not None}
+    def net(self) -> Computation:
+        """The computation (always set: the decorator requires it)."""
+        assert self.computation is not None
+        return self.computation
+
+    @property
+    def tolerances(self) -> tuple[float, float]:
+        """(rtol, atol): the stage's own or the computation's."""
+        return (self.rtol if self.rtol is not None else self.net.rtol,
+                self.atol if self.atol is not None else self.net.atol)
+
+    def hint(self, tag: str) -> str:
+        """The author's extra sentence for a diagnosis tag ("" when none)."""
+        return dict(self.hints).get(tag, "")
 
     @classmethod
     def prepare(cls, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
-        """The shared options, the stage (default: the function's name) and the shapes as tuples."""
+        """The shared options; ``after``, ``follows`` and ``hints`` as tuples; the computation checked."""
         out = super().prepare(func, options)
-        stage = out.get("stage") or func.__name__
-        if stage not in BACKPROP_STAGES:
-            raise ValueError(f"{func.__name__}: unknown backprop stage {stage!r}; one of {BACKPROP_STAGES}")
-        out["stage"] = stage
-        shapes: list[tuple[int, int, int, int]] = []
-        for s in out.get("shapes", BACKPROP_SHAPES):
-            n_in, n_hidden, n_out, m = s
-            shapes.append((int(n_in), int(n_hidden), int(n_out), int(m)))
-        out["shapes"] = tuple(shapes)
+        if not isinstance(out.get("computation"), Computation):
+            raise TypeError(f"{func.__name__}: computation= must be made by computation(...)")
+        after = out.get("after", ())
+        out["after"] = tuple(after) if isinstance(after, (list, tuple)) else (after,)
+        if out.get("given") is not None and not out["after"]:
+            raise ValueError(f"{func.__name__}: given= needs after=<the earlier stage>")
+        if out.get("update_of") is not None and out.get("gradient_of") is not None:
+            raise ValueError(f"{func.__name__}: a stage is a gradient or an update, not both")
+        for name in ("follows", "hints"):
+            out[name] = tuple(dict(out.get(name) or {}).items())
         return out
 
 
-def backprop(**options: Any) -> Decorator:
-    """Mark a reference function as one stage of the backprop exercise (options: :class:`BackpropItem`)."""
-    return declare(BackpropItem, options)
+def stage(**options: Any) -> Decorator:
+    """Mark a reference function as one stage of a computation (options: :class:`StageItem`)."""
+    return declare(StageItem, options)
 
 
 # -- quiz questions: answered by hand in a .toml file, no learner code runs --------------------

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from grader.checks import checker_for
-from grader.checks.backprop_cases import make_cases
+from grader.checks.stage_cases import item_cases as make_cases
 from grader.encoding import decode_value, encode_value
 from grader.grading import grade_file
 from grader.results import ErrorInfo
@@ -42,11 +42,16 @@ def run_in_process(path: Path, calls: Sequence[Call], limits: Any = None) -> Run
     spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}_{id(calls)}", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return run_functions(vars(module), calls)
+
+
+def run_functions(functions: Any, calls: Sequence[Call]) -> RunResult:
+    """:func:`run_in_process` on functions given by name (a module's namespace, or references and a mistake)."""
     results: dict[str, Any] = {}
     outcomes = {}
     decoded: dict[int, tuple[Any, Any]] = {}  # wire dicts are shared between calls: decode each once
     for call in calls:
-        func = getattr(module, call.function, None)
+        func = functions.get(call.function)
         if not callable(func):
             outcomes[call.id] = CallOutcome(call.id, "missing", error=ErrorInfo("MissingFunction", call.function))
             continue
@@ -276,7 +281,7 @@ def test_calls_are_deterministic_and_few(backprop):
         first = [c.to_json() for c in checker_for(item.kind).calls(item)]
         again = [c.to_json() for c in checker_for(item.kind).calls(item)]
         assert first == again
-    backward_calls = checker_for("backprop").calls(backprop.item("backward"))
+    backward_calls = checker_for("stage").calls(backprop.item("backward"))
     params = make_cases(backprop.item("backward"))[0].params
     n_entries = sum(v.size for v in params.values())
     assert len(backward_calls) == len(make_cases(backprop.item("backward"))) + 1 + 4 * n_entries <= 120
@@ -333,7 +338,7 @@ def _fake_backward_run(item, outputs_per_case, loss_ref) -> RunResult:
 
     cases = make_cases(item)
     outcomes = {}
-    for call in checker_for("backprop").calls(item):
+    for call in checker_for("stage").calls(item):
         if call.function == item.name:
             i = int(call.id.rsplit("#", 1)[1])
             value = outputs_per_case[i]
@@ -351,10 +356,10 @@ def _fake_backward_run(item, outputs_per_case, loss_ref) -> RunResult:
                                                  "tanh_prime", "output_sigmoid_prime", "pre_activation_used"])
 def test_each_authored_backward_mistake_gets_its_authored_feedback(catalogue, index):
     item = catalogue["backprop"].item("backward")
-    assert len(item.mistakes) == 6
+    assert len(item.mistakes) == 7  # the six below and regularised biases
     m = item.mistakes[index]
     outputs = [m.answer(c.X, c.Y, c.params, c.lam) for c in make_cases(item)]
-    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+    res = checker_for("stage").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
         "loss").reference), "backprop")
     assert res.diagnosis == m.tag
     assert res.feedback.endswith(m.feedback) and res.points < res.max_points
@@ -364,7 +369,7 @@ def test_each_authored_backward_mistake_gets_its_authored_feedback(catalogue, in
 def test_reference_outputs_in_a_fake_run_get_full_marks(catalogue):
     item = catalogue["backprop"].item("backward")
     outputs = [item.reference(c.X, c.Y, c.params, c.lam) for c in make_cases(item)]
-    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+    res = checker_for("stage").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
         "loss").reference), "backprop")
     assert res.status == "passed" and res.evidence["loss_consistent"] is True
 
@@ -374,7 +379,7 @@ def test_any_constant_factor_is_recognised_and_reported(catalogue, factor, tag):
     item = catalogue["backprop"].item("backward")
     outputs = [{k: factor * v for k, v in item.reference(c.X, c.Y, c.params, c.lam).items()}
                for c in make_cases(item)]
-    res = checker_for("backprop").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
+    res = checker_for("stage").check(item, _fake_backward_run(item, outputs, catalogue["backprop"].item(
         "loss").reference), "backprop")
     assert res.diagnosis == tag and res.points == 0
     assert res.evidence["factors"] == {k: pytest.approx(factor) for k in ("dW1", "db1", "dW2", "db2")}
@@ -415,7 +420,7 @@ def test_sgd_step_matching_the_learners_own_gradient_keys_is_not_charged_again(t
 
 
 def test_each_outcome_is_decoded_once_and_shared_read_only():
-    from grader.checks.backprop_cases import decoded
+    from grader.checks.stage_cases import decoded
 
     outcome = CallOutcome("forward#0", "ok", encode_value({"A2": np.ones((2, 3))}))
     ok, first = decoded(outcome)
@@ -425,8 +430,11 @@ def test_each_outcome_is_decoded_once_and_shared_read_only():
     assert decoded(CallOutcome("x", "error")) == (False, None)
 
 
-def test_backprop_decorator_validates_stage_and_related_references():
-    from grader.spec import backprop as backprop_spec
+def test_stage_decorator_validates_its_options():
+    from grader.networks import networks
+    from grader.spec import computation, stage
+
+    net = computation(cases=lambda rng: networks(rng, [(2, 3, 1, 4)]), regulariser="lam")
 
     def loss(X, Y, params, lam):
         return 0.0
@@ -434,20 +442,19 @@ def test_backprop_decorator_validates_stage_and_related_references():
     def my_backward(X, Y, params, lam):
         return {}
 
-    item = backprop_spec(points=2, stage="backward", loss=loss)(my_backward).__grader_item__
-    assert (item.kind, item.name, item.stage, item.points) == ("backprop", "my_backward", "backward", 2.0)
-    assert item.related == {"loss": loss}
-    with pytest.raises(ValueError, match="unknown backprop stage 'my_backward'"):
-        backprop_spec(points=1)(my_backward)
-    with pytest.raises(TypeError, match=r"@backprop on loss \(.*test_backprop.py, line \d+\): unknown option "
-                                        r"'lossy' \(did you mean 'loss'\?\)"):
-        backprop_spec(points=1, lossy=loss)(loss)
+    item = stage(points=2, computation=net, gradient_of=loss, after=loss)(my_backward).__grader_item__
+    assert (item.kind, item.name, item.points, item.after) == ("stage", "my_backward", 2.0, (loss,))
+    with pytest.raises(TypeError, match="the option 'computation' is required"):
+        stage(points=1)(my_backward)
+    with pytest.raises(TypeError, match=r"@stage on loss \(.*test_backprop.py, line \d+\): unknown option "
+                                        r"'gradient_off' \(did you mean 'gradient_of'\?\)"):
+        stage(points=1, computation=net, gradient_off=loss)(loss)
 
 
 def test_one_rule_says_whether_a_loss_is_right():
     import numpy as np
 
-    from grader.checks.backprop_cases import losses_close
+    from grader.checks.stage_cases import scalars_close as losses_close
 
     assert losses_close(0.693147, 0.693147 * (1 + 5e-7), 1e-6)
     assert not losses_close(0.693147 * (1 + 3e-6), 0.693147, 1e-6)  # the loss item rejects it: so must backward

@@ -171,6 +171,45 @@ def test_every_item_has_two_or_three_authored_mistakes(ex):
     assert lacking == []
 
 
+STAGE_MISTAKES = [(ex, item, m) for ex in PY_EXERCISES for item in ex.items for m in item.mistakes
+                  if item.kind == "stage" and callable(m.answer)]
+
+
+def _stage_run(ex, wrong_item, answer) -> RunResult:
+    """Every call of the exercise on the references, except that ``wrong_item``'s stage is ``answer``."""
+    from .test_backprop import run_functions
+
+    functions = {i.name: i.reference for i in ex.items}
+    functions[wrong_item.name] = answer
+    calls = [c for i in ex.items for c in checker_for(i.kind).calls(i)]
+    return run_functions(functions, calls)
+
+
+def test_stage_items_have_authored_mistakes():
+    assert STAGE_MISTAKES, "the catalogue's stage exercises author their mistakes"
+
+
+@pytest.mark.parametrize("ex,item,mistake", STAGE_MISTAKES,
+                         ids=[f"{e.name}.{i.name}.{m.tag}" for e, i, m in STAGE_MISTAKES])
+def test_authored_stage_mistake_gets_its_authored_feedback(ex, item, mistake):
+    res = checker_for(item.kind).check(item, _stage_run(ex, item, mistake.answer), ex.name)
+    assert res.points < res.max_points and res.status == "failed", (res.points, res.feedback)
+    assert mistake.feedback in res.feedback
+    tags = {res.diagnosis, *(res.evidence or {}).get("diagnoses", {}).values()}
+    assert mistake.tag in tags
+
+
+@pytest.mark.parametrize("ex", [e for e in PY_EXERCISES if any(i.kind == "stage" for i in e.items)],
+                         ids=lambda e: e.name)
+def test_stage_references_in_process_get_full_marks(ex):
+    """The same in-process run as the mistakes above, on the references only: so a mistake's lost
+    points are its own, not the harness's."""
+    run = _stage_run(ex, ex.items[0], ex.items[0].reference)
+    for item in ex.items:
+        res = checker_for(item.kind).check(item, run, ex.name)
+        assert res.points == res.max_points, (item.name, res.feedback)
+
+
 @pytest.mark.parametrize("name,expected", [
     ("quiz.toml", ("quiz", "")), ("quiz.py", None), ("Alice_Derivatives.py", ("derivatives", "Alice")),
     ("derivatives.toml", None), ("x_derivatives.py", ("derivatives", "x")),

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import gradcheck
-from grader.checks.backprop_cases import make_cases
+from grader.checks.stage_cases import item_cases as make_cases
 
 
 def _quartic(p):

@@ -9,8 +9,8 @@ its checker (see :mod:`.registry`). Adding a kind adds one line here.
 
 from __future__ import annotations
 
-from ..spec import BackpropItem, NumericItem, QuizItem, SymbolicItem
-from . import backprop, numeric, quiz, symbolic
+from ..spec import NumericItem, QuizItem, StageItem, SymbolicItem
+from . import numeric, quiz, stages, symbolic
 from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
 from .registry import (
     Checker,
@@ -29,7 +29,7 @@ from .registry import (
 
 register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic))
 register(Kind(NumericItem, MODULE_FUNCTIONS, numeric))
-register(Kind(BackpropItem, MODULE_FUNCTIONS, backprop))
+register(Kind(StageItem, MODULE_FUNCTIONS, stages))
 register(Kind(QuizItem, ANSWER_SHEET, quiz))
 
 __all__ = ["Checker", "Handed", "Kind", "LearnerInput", "Runner", "checker_for", "kind_of", "kinds",

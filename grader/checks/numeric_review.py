@@ -32,6 +32,7 @@ from ..numeric import compare_values
 from ..results import ItemResult
 from ..runtypes import RunResult
 from ..spec import Mistake, NumericItem
+from .diagnose import Diagnosis, diagnose_values, transposed
 
 #: verdicts this module may refine; errors, timeouts and forbidden helpers are left alone
 _REFINABLE = (None, "numeric_values", "numeric_shape", "numeric_length", "numeric_type",
@@ -70,6 +71,31 @@ def matching_mistake(item: NumericItem, cases: Sequence[tuple[Any, ...]], output
         except Exception:  # an authored callable that does not fit this case is no match
             continue
     return None
+
+
+def generic_diagnosis(item: NumericItem, cases: Sequence[tuple[Any, ...]], outputs: Sequence[Any]) -> Diagnosis | None:
+    """Sign, a constant factor (named), transposed: the same network-free diagnoses every stage gets, for
+    items whose outputs are single arrays or numbers."""
+    wants, gots = [], []
+    for case, got in zip(cases, outputs):
+        try:
+            want = _quietly(item.reference, case)
+        except Exception:  # a reference that fails on its own case: nothing to diagnose with
+            return None
+        w, g = np.asarray(want), got
+        if not (isinstance(g, (np.ndarray, float, int)) and not isinstance(g, bool)) or w.dtype.kind not in "iuf":
+            return None
+        g = np.asarray(g)
+        if g.shape != w.shape:
+            if g.ndim == 2 and compare_values(w, g.T, "output", item.rtol, item.atol) is None:
+                return transposed(item.name, g, w, True)
+            return None
+        wants.append(np.atleast_1d(w.astype(np.float64)))
+        gots.append(np.atleast_1d(g))
+    if not wants or all(compare_values(w, g, "output", item.rtol, item.atol) is None for w, g in zip(wants, gots)):
+        return None
+    found = diagnose_values(item.name, gots, wants, None, [1] * len(wants), what="the right answer")
+    return found if found is not None and found.factor is not None else None
 
 
 def _last_number(value: Any) -> float | None:
@@ -128,6 +154,11 @@ def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult
         if found is not None:
             return dataclasses.replace(verdict, feedback=found.feedback, diagnosis=found.tag,
                                        details=verdict.details + (verdict.feedback,) + warned)
+        generic = generic_diagnosis(item, cases, outputs)
+        if generic is not None:
+            return dataclasses.replace(verdict, feedback=f"{verdict.feedback}: {generic.message}",
+                                       diagnosis=generic.tag,
+                                       evidence={**verdict.evidence, "factor": generic.factor})
         note = convergence_note(item, cases, outputs)
         if note:
             return dataclasses.replace(verdict, details=verdict.details + (note,) + warned,

@@ -19,8 +19,9 @@ def forward(X, params):
 def loss(X, Y, params, lam):
     m = Y.shape[1]
     A2 = forward(X, params)["A2"]
+    Z2 = forward(X, params)["Z2"]
     eps = 0.0
-    ce = -(np.multiply(Y, np.log(A2 + eps)) + np.multiply(1 - Y, np.log(1 - A2 + eps))).sum() / m
+    ce = -(np.multiply(Y, Z2) - np.logaddexp(eps, Z2)).sum() / m
     l2 = sum(np.square(params[w]).sum() for w in ("W1", "W2"))
     return float(ce + lam * l2 / (2 * m))
 

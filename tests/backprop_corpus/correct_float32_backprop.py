@@ -29,8 +29,9 @@ def loss(X, Y, params, lam):
     p = _p(params)
     m = X.shape[1]
     A2 = forward(X, params)["A2"]
+    Z2 = forward(X, params)["Z2"]
     Y = Y.astype(F)
-    cross = -np.sum(Y * np.log(A2) + (F(1) - Y) * np.log(F(1) - A2)) / F(m)
+    cross = -np.sum(Y * Z2 - np.logaddexp(F(0), Z2)) / F(m)
     return float(cross + F(lam) / F(2 * m) * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2)))
 
 

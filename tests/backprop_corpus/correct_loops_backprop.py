@@ -34,11 +34,12 @@ def forward(X, params):
 
 def loss(X, Y, params, lam):
     m = X.shape[1]
-    A2 = forward(X, params)["A2"]
+    Z2 = forward(X, params)["Z2"]
     total = 0.0
     for o in range(Y.shape[0]):
         for j in range(m):
-            total -= Y[o, j] * math.log(A2[o, j]) + (1 - Y[o, j]) * math.log(1 - A2[o, j])
+            z = float(Z2[o, j])  # -log σ(z) = log(1 + e^-z), written so e^|z| never overflows
+            total += max(z, 0.0) + math.log1p(math.exp(-abs(z))) - Y[o, j] * z
     squares = sum(float(w) ** 2 for w in params["W1"].ravel()) + sum(float(w) ** 2 for w in params["W2"].ravel())
     return total / m + lam / (2 * m) * squares
 

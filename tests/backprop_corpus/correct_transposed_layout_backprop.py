@@ -26,7 +26,8 @@ def forward(X, params):
 def loss(X, Y, params, lam):
     m = X.shape[1]
     A2 = forward(X, params)["A2"]
-    J = -(Y * np.log(A2) + (1 - Y) * np.log1p(-A2)).sum() / m
+    Z2 = forward(X, params)["Z2"]
+    J = -(Y * Z2 - np.logaddexp(0, Z2)).sum() / m
     J += lam / 2 / m * (np.linalg.norm(params["W1"]) ** 2 + np.linalg.norm(params["W2"]) ** 2)
     return float(J)
 

@@ -22,7 +22,8 @@ def forward(X, params):
 def loss(X, Y, params, lam):
     m = X.shape[1]
     A2 = forward(X, params)["A2"]
-    return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m)
+    Z2 = forward(X, params)["Z2"]
+    return float(-np.sum(Y * Z2 - np.logaddexp(0, Z2)) / m)
 
 
 def backward(X, Y, params, lam):

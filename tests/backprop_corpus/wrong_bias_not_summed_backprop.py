@@ -20,7 +20,8 @@ def forward(X, params):
 def loss(X, Y, params, lam):
     m = X.shape[1]
     A2 = forward(X, params)["A2"]
-    cross = -np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m
+    Z2 = forward(X, params)["Z2"]
+    cross = -np.sum(Y * Z2 - np.logaddexp(0, Z2)) / m
     return float(cross + lam / (2 * m) * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)))
 
 
