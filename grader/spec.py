@@ -415,6 +415,9 @@ class StageItem(ItemSpec):
             raise ValueError(f"{func.__name__}: given= needs after=<the earlier stage>")
         if out.get("update_of") is not None and out.get("gradient_of") is not None:
             raise ValueError(f"{func.__name__}: a stage is a gradient or an update, not both")
+        if out.get("update_of") is not None and out["mistakes"]:
+            raise ValueError(f"{func.__name__}: an update stage is judged by the step it takes on the scalar; "
+                             f"authored mistakes= are not matched there (put them on the gradient stage)")
         for name in ("follows", "hints"):
             out[name] = tuple(dict(out.get(name) or {}).items())
         return out

@@ -432,7 +432,7 @@ def test_each_outcome_is_decoded_once_and_shared_read_only():
 
 def test_stage_decorator_validates_its_options():
     from grader.networks import networks
-    from grader.spec import computation, stage
+    from grader.spec import computation, mistake, stage
 
     net = computation(cases=lambda rng: networks(rng, [(2, 3, 1, 4)]), regulariser="lam")
 
@@ -449,6 +449,9 @@ def test_stage_decorator_validates_its_options():
     with pytest.raises(TypeError, match=r"@stage on loss \(.*test_backprop.py, line \d+\): unknown option "
                                         r"'gradient_off' \(did you mean 'gradient_of'\?\)"):
         stage(points=1, computation=net, gradient_off=loss)(loss)
+    with pytest.raises(ValueError, match="an update stage is judged by the step it takes"):
+        stage(points=1, computation=net, update_of=loss, gradients=my_backward,
+              mistakes=[mistake(lambda X, Y, params, lam: params, "you returned the old parameters")])(my_backward)
 
 
 def test_one_rule_says_whether_a_loss_is_right():
