@@ -48,6 +48,8 @@ from .render.text import printable
 from .runtypes import Limits
 
 ProgressHook = Callable[[int, int, str], None]
+CLUSTER_HINT = ("--scheduler grades on a Dask cluster, which needs Dask's distributed package: "
+                "pip install 'grader[cluster]'")
 _Payload = tuple[str, str, str]
 
 
@@ -288,8 +290,12 @@ def _executor(exercises: dict[str, Exercise], options: BatchOptions, lock_fd: in
     if options.scheduler is None:
         yield LocalPool(exercises, options, lock_fd)
         return
-    from .cluster import DaskExecutor
-
+    try:
+        from .cluster import DaskExecutor
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dask", "distributed"):
+            raise
+        raise UsageError(CLUSTER_HINT) from None
     with DaskExecutor(options.scheduler, exercises, options, log) as executor:
         yield executor
 

@@ -124,6 +124,7 @@ class BatchCommand:
     regrade: bool = False
     timeout: float = 10.0
     catalog: Path | None = None
+    scheduler: str | None = None  # a Dask scheduler (tcp://HOST:8786): grade on that cluster
 
 
 def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | None = None,
@@ -133,7 +134,7 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
     from .runtypes import Limits
 
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
-                            Limits(wall_seconds=options.timeout))
+                            Limits(wall_seconds=options.timeout), scheduler=options.scheduler or None)
     return run_batch(options.submissions, options.catalog, settings, progress, log=log)
 
 
