@@ -8,6 +8,11 @@ in ``jobs`` long-lived worker processes (:mod:`grader.batch_worker`), fed a
 few submissions at a time. If a worker process dies, the submissions it might
 have been holding are graded again one by one in a fresh worker, so only the
 one that kills its worker is charged for it.
+
+Where the grading happens is behind one small seam, :class:`Executor`: the local
+process pool here (:class:`LocalPool`), or a Dask cluster (``--scheduler``,
+:mod:`grader.cluster`). Either way the results stream back to this process,
+which records them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Protocol
 
 from . import isolation
 from .batch_worker import (
@@ -43,6 +49,8 @@ from .render.text import printable
 from .runtypes import Limits
 
 ProgressHook = Callable[[int, int, str], None]
+CLUSTER_HINT = ("--scheduler grades on a Dask cluster, which needs Dask's distributed package: "
+                "pip install 'grader[cluster]'")
 _Payload = tuple[str, str, str]
 
 
@@ -79,6 +87,7 @@ class BatchOptions:
                                            ("regrade-item", self.regrade_items)) if v)
             return kind, " ".join((*self.regrade_learners, *self.regrade_items))
         return ("regrade" if self.regrade else "resume"), ""
+    scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster instead of the local pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,13 +159,89 @@ def _stop_workers() -> None:
             child.kill()
 
 
+class Executor(Protocol):
+    """Where submissions are graded: the local process pool or a cluster.
+
+    ``stream`` grades ``todo`` with at most ``jobs`` at a time (``jobs`` 1: alone, in a fresh worker) and
+    yields each submission as it finishes, with its payload (result JSON, start time, report problem), or
+    with None when the worker died or failed on it (a suspect, graded again alone). The report is written
+    by the time a payload is yielded.
+    """
+
+    def slots(self, wanted: int) -> int:
+        """How many submissions this executor grades at once, for a batch that asked for ``wanted``."""
+        ...
+
+    def stream(self, todo: Iterable[Submission], jobs: int) -> Iterator[tuple[Submission, _Payload | None]]:
+        """Grade ``todo``, yielding each submission with its payload or None (see the class docstring)."""
+        ...
+
+
+class LocalPool:
+    """Long-lived worker processes forked from this one, fed a few submissions at a time."""
+
+    def __init__(self, exercises: dict[str, Exercise], options: BatchOptions, lock_fd: int | None) -> None:
+        self.exercises, self.options = exercises, options
+        self.lock_fd = lock_fd  # the workers close their inherited copy: the lock is the parent's alone
+
+    def slots(self, wanted: int) -> int:
+        """The local pool grades as many at once as it was asked to."""
+        return wanted
+
+    def _pool(self, jobs: int) -> ProcessPoolExecutor:
+        ctx = multiprocessing.get_context("fork")  # workers inherit the parent's sympy/numpy imports
+        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
+                                   initargs=(self.exercises, self.options.limits, self.options.out, os.getpid(),
+                                             self.lock_fd))
+
+    def stream(self, todo: Iterable[Submission], jobs: int) -> Iterator[tuple[Submission, _Payload | None]]:
+        """Grade ``todo`` in a pool of ``jobs`` processes; a dead worker makes everything in flight a suspect."""
+        queue: deque[Submission] = deque(todo)
+        window: dict[Future[_Payload], Submission] = {}
+        pool = self._pool(jobs)
+        try:
+            while queue or window:
+                broken = False
+                while queue and len(window) < 2 * jobs:
+                    try:
+                        future = pool.submit(grade_one, queue[0].learner, queue[0].exercise, str(queue[0].path),
+                                             queue[0].relpath)
+                    except BrokenProcessPool:  # a worker died after the last results came in
+                        broken = True
+                        break
+                    window[future] = queue.popleft()
+                done, _ = wait(window, return_when=FIRST_COMPLETED) if not broken else (set(), set())
+                for fut in done:
+                    sub = window.pop(fut)
+                    try:
+                        payload = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        yield sub, None
+                    except (Exception, SystemExit):  # the worker failed on this file but lives on
+                        yield sub, None
+                    else:
+                        yield sub, payload
+                if broken:  # a worker died: the rest of the window is suspect too; carry on with a new pool
+                    suspects = list(window.values())
+                    window.clear()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    pool = self._pool(jobs)
+                    for sub in suspects:
+                        yield sub, None
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
 class _Scheduler:
-    """Feeds submissions to a process pool a few at a time and records each result as it arrives."""
+    """Hands submissions to an executor and records each result as it arrives."""
 
     def __init__(self, book: Gradebook, exercises: dict[str, Exercise], versions: dict[str, str],
-                 options: BatchOptions, total: int, progress: ProgressHook | None, lock_fd: int | None = None) -> None:
+                 options: BatchOptions, total: int, progress: ProgressHook | None, executor: Executor) -> None:
         self.book, self.exercises, self.options = book, exercises, options
-        self.lock_fd = lock_fd  # the workers close their inherited copy: the lock is the parent's alone
+        self.executor = executor
         self.versions = versions
         self.total, self.progress = total, progress
         self.graded = 0
@@ -177,12 +262,6 @@ class _Scheduler:
                 seen.add(key)
                 leaders.append(sub)
         return leaders
-
-    def _pool(self, jobs: int) -> ProcessPoolExecutor:
-        ctx = multiprocessing.get_context("fork")  # workers inherit the parent's sympy/numpy imports
-        return ProcessPoolExecutor(jobs, mp_context=ctx, initializer=init_worker,
-                                   initargs=(self.exercises, self.options.limits, self.options.out, os.getpid(),
-                                             self.lock_fd))
 
     def _record(self, sub: Submission, payload: _Payload) -> None:
         text, began, problem = payload
@@ -221,43 +300,13 @@ class _Scheduler:
         self.problems.append(f"{sub.relpath}: {why}")
 
     def run(self, todo: Iterable[Submission], jobs: int) -> list[Submission]:
-        """Grade ``todo``; returns the submissions that were in flight when a worker died."""
-        queue: deque[Submission] = deque(todo)
-        window: dict[Future[_Payload], Submission] = {}
+        """Grade ``todo``; returns the submissions whose worker died or failed on them (the suspects)."""
         suspects: list[Submission] = []
-        pool = self._pool(jobs)
-        try:
-            while queue or window:
-                broken = False
-                while queue and len(window) < 2 * jobs:
-                    try:
-                        future = pool.submit(grade_one, queue[0].learner, queue[0].exercise, str(queue[0].path),
-                                             queue[0].relpath)
-                    except BrokenProcessPool:  # a worker died after the last results came in
-                        broken = True
-                        break
-                    window[future] = queue.popleft()
-                done, _ = wait(window, return_when=FIRST_COMPLETED) if not broken else (set(), set())
-                for fut in done:
-                    sub = window.pop(fut)
-                    try:
-                        payload = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        suspects.append(sub)
-                    except (Exception, SystemExit):  # the worker failed on this file but lives on
-                        suspects.append(sub)
-                    else:
-                        self._record(sub, payload)
-                if broken:  # a worker died: the rest of the window is suspect too; carry on with a new pool
-                    suspects += window.values()
-                    window.clear()
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    pool = self._pool(jobs)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        for sub, payload in self.executor.stream(todo, jobs):
+            if payload is None:
+                suspects.append(sub)
+            else:
+                self._record(sub, payload)
         return suspects
 
     def isolate(self, suspects: Sequence[Submission]) -> None:
@@ -292,8 +341,25 @@ def _exclusive(out: Path) -> Iterator[int]:
         yield fh.fileno()
 
 
+@contextlib.contextmanager
+def _executor(exercises: dict[str, Exercise], options: BatchOptions, lock_fd: int,
+              log: Callable[[str], None]) -> Iterator[Executor]:
+    """The local pool, or the Dask cluster at ``options.scheduler`` (connected, its workers checked)."""
+    if options.scheduler is None:
+        yield LocalPool(exercises, options, lock_fd)
+        return
+    try:
+        from .cluster import DaskExecutor
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dask", "distributed"):
+            raise
+        raise UsageError(CLUSTER_HINT) from None
+    with DaskExecutor(options.scheduler, exercises, options, log) as executor:
+        yield executor
+
+
 def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions,
-                progress: ProgressHook | None = None) -> BatchRun:
+                progress: ProgressHook | None = None, log: Callable[[str], None] = lambda m: None) -> BatchRun:
     """Grade what ``discovery`` found into ``options.out`` (gradebook and reports), resuming earlier runs."""
     started = time.monotonic()
     # decided once, here: a sandbox that cannot be had is the instructor's error (exit 2), never a zero per file
@@ -303,18 +369,19 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
     check_targets(discovery, exercises, options)
     interrupted = True  # until the run ends normally: a run cut short by anything is recorded as interrupted
-    with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book:
+    with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book, \
+            _executor(used, options, lock_fd, log) as executor:
         versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
         todo, skipped = plan(discovery, versions, book, options.regrade, options)
         run_id = book.start_run(options.jobs, len(todo), skipped, *options.mode)
         dropped = _drop_overrides(book, discovery, todo, options, run_id)
-        sched = _Scheduler(book, used, versions, options, len(todo), progress, lock_fd)
+        sched = _Scheduler(book, used, versions, options, len(todo), progress, executor)
         sched.run_id = run_id
         try:
             if todo:
                 _warm_up(used.values())
                 leaders = sched.leaders(todo)
-                sched.isolate(sched.run(leaders, max(1, min(options.jobs, len(leaders)))))
+                sched.isolate(sched.run(leaders, max(1, min(executor.slots(options.jobs), len(leaders)))))
             interrupted = False
         except KeyboardInterrupt:
             _stop_workers()
@@ -400,7 +467,7 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
                          f"({', '.join(e.name + e.submission_suffix for e in exercises)}) inside one folder per "
                          f"learner, or <learner>_<exercise> in one folder")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
-    run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress)
+    run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log)
     # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade
     refresh = frozenset((s.learner, s.exercise) for s in found.submissions if options.only_items(s))
     outputs = () if run.interrupted else write_outputs(found, exercises, out, refresh)

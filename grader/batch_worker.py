@@ -85,7 +85,7 @@ class _Worker:
 _STATE: _Worker | None = None
 
 
-def _make_runner(limits: Limits) -> tuple[Runner | None, Callable[[], None]]:
+def make_runner(limits: Limits) -> tuple[Runner | None, Callable[[], None]]:
     """This worker's fork-server sandbox (imports paid once) and how to stop it; (None, no-op) for a fresh
     sandboxed child per run."""
     try:
@@ -144,8 +144,22 @@ def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, paren
     signal.signal(signal.SIGTERM, _on_term)
     _die_with_parent(parent)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    runner, close = _make_runner(limits)
+    runner, close = make_runner(limits)
     _STATE = _Worker(exercises, limits, runner, out, parent, close)
+
+
+def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Runner | None) -> ExerciseResult:
+    """Grade the file at ``path`` as ``relpath``; a file the grader cannot read or fails on becomes a zero result.
+
+    Shared by the local workers and the Dask workers (:mod:`grader.cluster`), so both grade alike.
+    """
+    try:
+        return dataclasses.replace(grade_file(path, ex, limits, runner=runner), submission=relpath)
+    except UsageError as exc:
+        return unreadable_result(ex, relpath, str(exc).replace(path, relpath))
+    except Exception as exc:  # a grader bug costs this submission, never the batch
+        return unreadable_result(ex, relpath, f"the grader failed on this file ({type(exc).__name__}: {exc}); "
+                                              f"flagged for your instructor", diagnosis="grader_error")
 
 
 def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
@@ -156,15 +170,10 @@ def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str
     ex = st.exercises[exercise]
     started = now()
     try:
-        result = dataclasses.replace(grade_file(path, ex, st.limits, runner=st.runner), submission=relpath)
+        result = grade_path(ex, path, relpath, st.limits, st.runner)
     except _Orphaned:  # the run's sandbox is stopped; nobody is left to send a result to
         st.close()
         os._exit(1)
-    except UsageError as exc:
-        result = unreadable_result(ex, relpath, str(exc).replace(path, relpath))
-    except Exception as exc:  # a grader bug costs this submission, never the batch
-        result = unreadable_result(ex, relpath, f"the grader failed on this file ({type(exc).__name__}: {exc}); "
-                                                f"flagged for your instructor", diagnosis="grader_error")
     problem = ""
     try:
         write_report(st.out, learner, result)

@@ -181,6 +181,9 @@ def grade_command(**params: Any) -> int:
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
+@click.option("--scheduler", envvar="GRADER_SCHEDULER", default=None, metavar="tcp://HOST:8786",
+              help="Grade on the Dask cluster of this scheduler instead of local processes (default: "
+                   "$GRADER_SCHEDULER; needs pip install 'grader[cluster]').")
 def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
     from .commands import BatchCommand, batch

@@ -129,6 +129,7 @@ class BatchCommand:
     regrade_learners: tuple[str, ...] = ()
     regrade_items: tuple[str, ...] = ()
     drop_overrides: bool = False
+    scheduler: str | None = None  # a Dask scheduler (tcp://HOST:8786): grade on that cluster
 
 
 def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | None = None,
@@ -139,7 +140,7 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
 
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
                             Limits(wall_seconds=options.timeout), options.regrade_learners, options.regrade_items,
-                            options.drop_overrides)
+                            options.drop_overrides, scheduler=options.scheduler or None)
     return run_batch(options.submissions, options.catalog, settings, progress, log=log)
 
 

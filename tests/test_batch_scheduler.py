@@ -88,7 +88,7 @@ def test_two_dead_workers_and_a_failing_file_cost_only_their_own_submissions(fak
 def test_a_pool_found_broken_when_submitting_is_replaced_and_nobody_is_charged(fake, tmp_path, monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
-    real_pool = batch._Scheduler._pool
+    real_pool = batch.LocalPool._pool
     broke = []
 
     class BreaksOnce:
@@ -106,7 +106,7 @@ def test_a_pool_found_broken_when_submitting_is_replaced_and_nobody_is_charged(f
         def shutdown(self, *args, **kwargs):
             return self.inner.shutdown(*args, **kwargs)
 
-    monkeypatch.setattr(batch._Scheduler, "_pool", lambda self, jobs: BreaksOnce(real_pool(self, jobs)))
+    monkeypatch.setattr(batch.LocalPool, "_pool", lambda self, jobs: BreaksOnce(real_pool(self, jobs)))
     learners = {f"learner{i}": f"h{i}" for i in range(6)}
     out = tmp_path / "out"
     run = batch.grade_batch(discovery(tmp_path, learners), {"tiny": EX}, batch.BatchOptions(out, jobs=2))

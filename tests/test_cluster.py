@@ -1,0 +1,323 @@
+"""``grader batch --scheduler``: a real Dask scheduler and ``dask worker`` processes on this machine (loopback only).
+
+Each test starts its own scheduler on a free 127.0.0.1 port and its workers as separate processes, and
+stops every one of them in the fixture's finaliser, also when the test fails. Every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader import batch, isolation
+from grader.catalogue import find_catalogue, load_catalogue
+from grader.cli import main
+from grader.gradebook import Gradebook
+
+try:
+    import distributed
+
+    from grader import cluster
+except ImportError:  # the cluster extra is not installed: only the test of the install hint runs
+    distributed = cluster = None  # type: ignore[assignment]
+
+needs_dask = pytest.mark.skipif(distributed is None, reason="the cluster tests need pip install 'grader[cluster]'")
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = find_catalogue(None)
+KILL_MARK = "# KILL-MY-WORKER"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_class(root: Path, learners: int) -> Path:
+    """``learners`` learners, each with derivatives.py (reference, template or a mistake) and the quiz."""
+    derivatives = (CATALOGUE / "solutions" / "derivatives.py").read_text()
+    template = (CATALOGUE / "exercises" / "derivatives.py").read_text()
+    quiz = (ROOT / "tests" / "submissions" / "partly_right_quiz.toml").read_text()
+    wrong = (ROOT / "tests" / "submissions" / "partly_wrong_derivatives.py").read_text()
+    for i in range(learners):
+        folder = root / f"learner{i:02d}"
+        folder.mkdir(parents=True)
+        text = (derivatives, template, wrong)[i % 3]
+        (folder / "derivatives.py").write_text(f"# learner {i}\n{text}")
+        (folder / "quiz.toml").write_text(f"# learner {i}\n{quiz}")
+    return root
+
+
+def grades(out: Path) -> dict[tuple[str, str], tuple]:
+    """What the gradebook says of each learner and exercise, without timings."""
+    with Gradebook(out / "gradebook.sqlite") as book:
+        return {(s.learner, s.exercise): (s.path, s.sha256, s.grader_version, s.status, s.result.score,
+                                          tuple((i.item, i.points, i.status, i.diagnosis, i.feedback)
+                                                for i in s.result.items))
+                for s in book.submissions()}
+
+
+def run(class_dir: Path, out: Path, scheduler: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None, log: list[str] | None = None) -> batch.BatchOutcome:
+    options = batch.BatchOptions(out, jobs=2, scheduler=scheduler)
+    return batch.run_batch(class_dir, None, options, progress, log=(log.append if log is not None else print))
+
+
+@pytest.fixture(scope="module")
+def local_reference(tmp_path_factory) -> tuple[Path, dict]:
+    """The class graded by the local pool, uninterrupted: what every cluster run must equal."""
+    root = tmp_path_factory.mktemp("reference")
+    class_dir = make_class(root / "class", 8)
+    outcome = run(class_dir, root / "out")
+    assert not outcome.run.interrupted and not outcome.run.problems
+    return class_dir, grades(root / "out")
+
+
+# ---------------------------------------------------------------- without distributed
+
+
+def test_scheduler_without_distributed_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # importing it now fails as if it were not installed
+    monkeypatch.delitem(sys.modules, "grader.cluster", raising=False)
+    class_dir = make_class(tmp_path / "class", 1)
+    monkeypatch.setenv("GRADER_SCHEDULER", "tcp://127.0.0.1:9")
+    got = CliRunner().invoke(main, ["batch", str(class_dir), "--out", str(tmp_path / "out")])
+    assert got.exit_code == 2, got.output
+    assert "pip install 'grader[cluster]'" in got.output
+
+
+# ---------------------------------------------------------------- with a real cluster
+
+
+class LocalCluster:
+    """A ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, each a separate process."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.address = ""
+        self.scheduler: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        with open(self.tmp / f"{name}.log", "wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, **(env or {})}, start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def start_scheduler(self, allowed_failures: int = 1) -> str:
+        port = free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.scheduler = self._spawn(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                     f"scheduler-{port}",
+                                     {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return self.address
+            assert self.scheduler.poll() is None, "the scheduler did not start"
+            time.sleep(0.2)
+        raise AssertionError("the scheduler did not listen within 60 s")
+
+    def start_worker(self, name: str, nanny: bool = True, preload: str = "") -> subprocess.Popen[bytes]:
+        args = ["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard",
+                "--name", name, "--nanny" if nanny else "--no-nanny"]
+        if preload:
+            script = self.tmp / f"preload_{name}.py"
+            script.write_text(preload)
+            args += ["--preload", str(script)]
+        return self._spawn(args, f"worker-{name}")
+
+    def wait_for_workers(self, n: int) -> None:
+        with distributed.Client(self.address, timeout=60, set_as_default=False) as client:
+            client.wait_for_workers(n, timeout=90)
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with _quiet():
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with _quiet():
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+class _quiet:
+    """Ignore a process that is already gone."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> bool:
+        return kind is ProcessLookupError
+
+
+@pytest.fixture
+def dask_cluster(tmp_path) -> Iterator[LocalCluster]:
+    c = LocalCluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_worker_killed_part_way_leaves_the_gradebook_of_an_uninterrupted_local_run(
+        dask_cluster, local_reference, tmp_path):
+    class_dir, expected = local_reference
+    address = dask_cluster.start_scheduler()
+    doomed = dask_cluster.start_worker("doomed", nanny=False)
+    dask_cluster.start_worker("steady", nanny=False)
+    dask_cluster.wait_for_workers(2)
+    killed = []
+
+    def kill_part_way(done: int, total: int, label: str) -> None:
+        if done == 3 and not killed:
+            os.kill(doomed.pid, signal.SIGKILL)
+            killed.append(label)
+
+    outcome = run(class_dir, tmp_path / "out", address, kill_part_way)
+    assert killed and doomed.wait(timeout=10) == -signal.SIGKILL
+    assert not outcome.run.interrupted and not outcome.run.problems
+    assert grades(tmp_path / "out") == expected
+    assert (tmp_path / "out" / "reports" / "learner05" / "quiz.html").exists()
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_submission_that_kills_its_workers_is_charged_and_the_others_graded(dask_cluster, tmp_path):
+    class_dir = make_class(tmp_path / "class", 4)
+    culprit = class_dir / "learner01" / "derivatives.py"
+    culprit.write_text(culprit.read_text() + f"\n{KILL_MARK}\n")
+    preload = ("import os\nimport grader.cluster as c\nreal = getattr(c, 'real_grade', c.grade_submission)\n"
+               "c.real_grade = real\n"
+               "def killer(ex, name, data, relpath):\n"
+               f"    if {KILL_MARK.encode()!r} in data:\n        os._exit(9)\n"
+               "    return real(ex, name, data, relpath)\n"
+               "c.grade_submission = killer\n")
+    address = dask_cluster.start_scheduler(allowed_failures=1)
+    dask_cluster.start_worker("a", preload=preload)
+    dask_cluster.start_worker("b", preload=preload)
+    dask_cluster.wait_for_workers(2)
+    outcome = run(class_dir, tmp_path / "out", address)
+    got = grades(tmp_path / "out")
+    assert len(got) == 8 and outcome.run.graded == 8
+    charged = got[("learner01", "derivatives")]
+    assert charged[4] == 0 and {item[3] for item in charged[5]} == {"crashed"}
+    assert outcome.run.problems == ("learner01/derivatives.py: stopped or broke the grader's worker process",)
+    assert all(item[3] != "crashed" for key, row in got.items() if key[0] != "learner01" for item in row[5])
+
+
+@needs_dask
+@pytest.mark.slow
+def test_losing_the_scheduler_stops_the_batch_and_a_rerun_resumes(tmp_path, local_reference):
+    class_dir, expected = local_reference
+    first = LocalCluster(tmp_path / "first")
+    (tmp_path / "first").mkdir()
+    try:
+        address = first.start_scheduler()
+        first.start_worker("w", nanny=False)
+        first.wait_for_workers(1)
+
+        def lose_scheduler(done: int, total: int, label: str) -> None:
+            if done == 2 and first.scheduler is not None and first.scheduler.poll() is None:
+                os.killpg(first.scheduler.pid, signal.SIGKILL)
+
+        with pytest.raises(cluster.ClusterLost, match="run the same command again to resume"):
+            run(class_dir, tmp_path / "out", address, lose_scheduler)
+    finally:
+        first.stop()
+    kept = grades(tmp_path / "out")
+    assert 2 <= len(kept) < len(expected)
+    assert all(expected[key] == row for key, row in kept.items())
+    second = LocalCluster(tmp_path / "second")
+    (tmp_path / "second").mkdir()
+    try:
+        address = second.start_scheduler()
+        second.start_worker("w", nanny=False)
+        second.wait_for_workers(1)
+        outcome = run(class_dir, tmp_path / "out", address)
+    finally:
+        second.stop()
+    assert outcome.run.skipped == len(kept) and outcome.run.graded == len(expected) - len(kept)
+    assert grades(tmp_path / "out") == expected
+
+
+@needs_dask
+@pytest.mark.slow
+@pytest.mark.skipif(isolation.bwrap_works() is not None, reason="needs bubblewrap here to refuse a worker without it")
+def test_workers_with_another_version_or_without_the_sandbox_are_refused_at_connection(dask_cluster, tmp_path):
+    class_dir = make_class(tmp_path / "class", 2)
+    address = dask_cluster.start_scheduler()
+    dask_cluster.start_worker("good")
+    old = dask_cluster.start_worker("old", preload="import grader\ngrader.__version__ = '0.0.1-old'\n")
+    bare = dask_cluster.start_worker(
+        "bare", preload="import grader.isolation as i\ni.bwrap_works = lambda: 'bwrap is not installed'\n")
+    dask_cluster.wait_for_workers(3)
+    log: list[str] = []
+    outcome = run(class_dir, tmp_path / "out", address, log=log)
+    assert not outcome.run.problems and outcome.run.graded == 4
+    refusals = [line for line in log if line.startswith("refused Dask worker")]
+    assert len(refusals) == 2
+    assert any("grader 0.0.1-old" in line for line in refusals)
+    assert any("bwrap sandbox is missing" in line and "bwrap is not installed" in line for line in refusals)
+    assert old.wait(timeout=60) is not None and bare.wait(timeout=60) is not None  # refused workers shut down
+    assert "1 workers, 1 threads" in "\n".join(log)
+
+
+@needs_dask
+def test_an_unreachable_scheduler_is_a_usage_error_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SCHEDULER", f"tcp://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("GRADER_CLUSTER_WAIT", "2")
+    class_dir = make_class(tmp_path / "class", 1)
+    got = CliRunner().invoke(main, ["batch", str(class_dir), "--out", str(tmp_path / "out")])
+    assert got.exit_code == 2, got.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:" in got.output
+
+
+# ---------------------------------------------------------------- the catalogue copy
+
+
+@needs_dask
+def test_the_catalogue_copy_is_named_by_its_content_and_refuses_a_tampered_copy(tmp_path):
+    copy = cluster.CatalogueCopy.of(CATALOGUE)
+    assert copy == cluster.CatalogueCopy.of(CATALOGUE)
+    exercises = copy.unpack(tmp_path)
+    assert set(exercises) == {e.name for e in load_catalogue(CATALOGUE)}
+    changed = dict(copy.files)
+    changed["solutions/derivatives.py"] += b"\n# edited\n"
+    tampered = cluster.CatalogueCopy(copy.digest, tuple(changed.items()))
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(cluster.WorkerRefused, match="does not match its digest"):
+        tampered.unpack(tmp_path / "elsewhere")
+    edited = tmp_path / "edited"
+    for rel, data in changed.items():
+        (edited / rel).parent.mkdir(parents=True, exist_ok=True)
+        (edited / rel).write_bytes(data)
+    assert cluster.CatalogueCopy.of(edited).digest != copy.digest
+
+
+@needs_dask
+def test_a_task_for_a_catalogue_this_worker_does_not_hold_is_sent_elsewhere(monkeypatch):
+    monkeypatch.setattr(cluster, "_STATE", None)
+    with pytest.raises(distributed.Reschedule):
+        cluster.grade_task("0" * 64, "derivatives", "derivatives.py", b"", "a/derivatives.py")
