@@ -310,6 +310,24 @@ class DaskExecutor:
         return client.submit(grade_task, self.copy.digest, sub.exercise, sub.path.name, data, sub.relpath,
                              key=f"grade-{sub.exercise}-{uuid.uuid4().hex}", pure=False)
 
+    def _starved(self, client: Client, since: float | None) -> float | None:
+        """When the cluster was left without a worker (None while it has one); ClusterLost once none came back
+        within the wait: a batch never waits forever for workers that are gone or were all refused."""
+        if client.status != "running":
+            return since  # the scheduler itself is gone: _lost says so
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+        except Exception:
+            return since
+        if workers:
+            return None
+        since = since or time.monotonic()
+        if time.monotonic() - since > self.wait_seconds:
+            raise ClusterLost(f"no Dask worker has been connected to {self.address} for {self.wait_seconds:g} s; "
+                              f"every result received is in the gradebook: start workers "
+                              f"(dask worker {self.address}) and run the same command again to resume")
+        return since
+
     def _lost(self, client: Client, since: float | None, now_lost: bool = False) -> float | None:
         """When the scheduler connection went away (None while it is up); ClusterLost once it stayed away."""
         if client.status == "running":
@@ -328,6 +346,7 @@ class DaskExecutor:
         window: dict[distributed.Future, Submission] = {}
         finished: queue.SimpleQueue[distributed.Future] = queue.SimpleQueue()  # filled by the client's thread
         down: float | None = None
+        starved: float | None = None
         try:
             while waiting or window:
                 while waiting and len(window) < 2 * jobs:
@@ -351,6 +370,7 @@ class DaskExecutor:
                     while True:
                         done.append(finished.get_nowait())
                 down = self._lost(client, down)
+                starved = self._starved(client, starved)
                 for fut in done:
                     sub = window.pop(fut)
                     if fut.status == "finished":

@@ -321,3 +321,24 @@ def test_a_task_for_a_catalogue_this_worker_does_not_hold_is_sent_elsewhere(monk
     monkeypatch.setattr(cluster, "_STATE", None)
     with pytest.raises(distributed.Reschedule):
         cluster.grade_task("0" * 64, "derivatives", "derivatives.py", b"", "a/derivatives.py")
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_batch_whose_every_worker_is_gone_stops_instead_of_waiting_forever(dask_cluster, tmp_path, monkeypatch):
+    class_dir = make_class(tmp_path / "class", 6)
+    monkeypatch.setenv("GRADER_CLUSTER_WAIT", "5")
+    address = dask_cluster.start_scheduler()
+    only = dask_cluster.start_worker("only", nanny=False)
+    dask_cluster.wait_for_workers(1)
+
+    def kill_the_only_worker(done: int, total: int, label: str) -> None:
+        if done == 2 and only.poll() is None:
+            os.kill(only.pid, signal.SIGKILL)
+
+    started = time.monotonic()
+    with pytest.raises(cluster.ClusterLost, match="no Dask worker has been connected"):
+        run(class_dir, tmp_path / "out", address, kill_the_only_worker)
+    assert time.monotonic() - started < 120
+    kept = grades(tmp_path / "out")
+    assert 2 <= len(kept) < 12  # what was graded before the worker died is kept for the resume
