@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..spec import BackpropItem, NumericItem, QuizItem, SymbolicItem
 from . import backprop, numeric, quiz, symbolic
+from .kit_adapters import NUMERIC_KIT, QUIZ_KIT, SYMBOLIC_KIT
 from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
 from .registry import (
     Checker,
@@ -27,10 +28,10 @@ from .registry import (
     submission_suffixes,
 )
 
-register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic))
-register(Kind(NumericItem, MODULE_FUNCTIONS, numeric))
-register(Kind(BackpropItem, MODULE_FUNCTIONS, backprop))
-register(Kind(QuizItem, ANSWER_SHEET, quiz))
+register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic, SYMBOLIC_KIT))
+register(Kind(NumericItem, MODULE_FUNCTIONS, numeric, NUMERIC_KIT))
+register(Kind(BackpropItem, MODULE_FUNCTIONS, backprop))  # no kit adapter: "checked when you submit"
+register(Kind(QuizItem, ANSWER_SHEET, quiz, QUIZ_KIT))
 
 __all__ = ["Checker", "Handed", "Kind", "LearnerInput", "Runner", "checker_for", "kind_of", "kinds",
            "learner_input", "register", "registered", "submission_suffixes"]
