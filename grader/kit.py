@@ -207,7 +207,7 @@ def check_file(path: Path, bundle: Mapping[str, Any], limits: Limits | None = No
     later = tuple(r["name"] for r in bundle["items"] if not r.get("checked"))
     adapters = {k.name: k.kit for k in kinds() if k.kit is not None}
     try:
-        stand_ins = [adapters[r["kind"]].stand_in(r) for r in records]  # type: ignore[union-attr]
+        stand_ins = [adapters[r["kind"]].stand_in(r) for r in records]
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the check bundle of {bundle.get('exercise')} does not fit this grader "
                          f"({type(exc).__name__}); install the grader version of the kit") from None
@@ -221,8 +221,7 @@ def check_file(path: Path, bundle: Mapping[str, Any], limits: Limits | None = No
         judged = []
         for record, item in zip(records, stand_ins):
             try:
-                judged.append(adapters[record["kind"]].check(record, handed.answers,  # type: ignore[union-attr]
-                                                             bundle["exercise"]))
+                judged.append(adapters[record["kind"]].check(record, handed.answers, bundle["exercise"]))
             except Exception as exc:  # a checker bug costs one item, as in a grade
                 judged.append(item_result(item, bundle["exercise"], passed=False, status="undecided",
                                           diagnosis="grader_error",

@@ -33,7 +33,7 @@ def test_a_built_wheel_holds_no_solutions(tmp_path):
                                                              ".mypy_cache", ".pytest_cache"))
     out = tmp_path / "dist"
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
-                          capture_output=True, text=True, timeout=300)
+                          check=False, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         pytest.skip(f"no wheel could be built here (offline without setuptools?): {done.stderr[-300:]}")
     (wheel,) = out.glob("grader-*.whl")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from ..spec import BackpropItem, NumericItem, QuizItem, SymbolicItem
 from . import backprop, numeric, quiz, symbolic
-from .kit_adapters import NUMERIC_KIT, QUIZ_KIT, SYMBOLIC_KIT
 from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
+from .kit_adapters import NUMERIC_KIT, QUIZ_KIT, SYMBOLIC_KIT
 from .registry import (
     Checker,
     Handed,

@@ -182,8 +182,8 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
     if len(parts) != len(comps):
         return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
                       feedback=f"{item.name} should return {len(comps)} components; yours has {len(parts)}")
-    outcomes = []
-    values: list[Any] = []
+    outcomes: list[tuple[str, str, str | None, int]] = []
+    values = []
     for i, (comp, part) in enumerate(zip(comps, parts)):
         label = f"component {i + 1}: "
         problem = screen(part, label)
