@@ -2,9 +2,12 @@
 
 Where the catalogue is found, in order: the ``--catalog DIR`` option, the
 ``GRADER_CATALOG`` environment variable, the source checkout this package sits
-in (``<repo>/exercises`` and ``<repo>/solutions``), and the copy installed with
-the package (``grader/_catalog``). A catalogue directory holds ``exercises/``
-and ``solutions/`` side by side with the same file names.
+in (``<repo>/exercises`` and ``<repo>/solutions``), then the working directory
+or the nearest folder above it that holds both (a source checkout after a plain
+``pip install .``). The installed package holds no catalogue: a course's
+solutions never travel with ``grader`` itself, so a learner who installs it (or
+a learner kit, see :mod:`grader.kit`) cannot read them. A catalogue directory
+holds ``exercises/`` and ``solutions/`` side by side with the same file names.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def find_catalogue(explicit: str | os.PathLike[str] | None = None) -> Path:
     elif os.environ.get("GRADER_CATALOG"):
         candidates.append(Path(os.environ["GRADER_CATALOG"]))
     else:
-        candidates += [_PKG.parent, _PKG / "_catalog"]
+        here = Path.cwd()
+        candidates += [_PKG.parent, here, *here.parents]
     for c in candidates:
         if (c / "exercises").is_dir() and (c / "solutions").is_dir():
             return c.resolve()

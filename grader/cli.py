@@ -346,5 +346,70 @@ def export_command(**params: Any) -> int:
     return EXIT_OK
 
 
+# --- the learner kit (issue 12): grader release, grader check ---
+
+
+@main.command("release")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the learner kit into (templates and NAME.check.json bundles).")
+@click.option("--exercise", "-e", "names", multiple=True, help="Exercise to release (repeatable; default: all).")
+@click.option("--feedback", type=click.Choice(["full", "hints", "score"]), default="hints", show_default=True,
+              help="What grader check shows learners: hints never shows a reference expression or value.")
+@click.option("--reveal-quiz", is_flag=True,
+              help="Store number and choice quiz answers in the kit so they can be checked (they are then "
+                   "readable by learners); by default such questions are checked when learners submit.")
+@click.option("--seed", type=int, default=None, help="Seed of the kit's sample points and cases (default: fresh).")
+@catalog_option
+def release_command(**params: Any) -> int:
+    """Write the solution-free learner kit: templates plus one check bundle per exercise."""
+    from .commands import ReleaseCommand, release_kit
+
+    done: Any = release_kit(ReleaseCommand(**params))
+    for path in done.files:
+        echo(f"{path}")
+    echo(f"learner kit: {done.out} ({len(done.files)} files, {done.bytes / 1024:.0f} KiB); no solutions inside")
+    return EXIT_OK
+
+
+@main.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--kit", "kit", type=click.Path(path_type=Path), default=None,
+              help="The learner kit folder (default: $GRADER_KIT, the file's folder, the working directory).")
+@click.option("--exercise", "-e", help="Exercise name (default: from the file name).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the result as JSON here (Gradescope's results.json shape).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JUnit XML here, one test case per checked item.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Exit with status 1 when the checked items score below PERCENT.")
+@click.option("--classroom", is_flag=True, help="Also write GitHub Classroom's step result to $GITHUB_OUTPUT.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML feedback report here.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
+              help="Wall-clock seconds allowed for each call of a learner function.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True,
+              help="Isolation for your code, as in grader grade.")
+def check_command(**params: Any) -> int:
+    """Check your FILE against the learner kit, offline, as often as you like (public items only).
+
+    Exit status 0 when checked, 1 below --fail-under, 2 on a usage error, 3 on an internal error.
+    """
+    from .commands import CheckOptions, check
+    from .render import terminal
+
+    options = CheckOptions(**params)
+    graded, line = check(options, os.environ)
+    if not options.quiet:
+        echo(terminal.render(graded.result, color=sys.stdout.isatty()))
+        for name, path in graded.reports:
+            echo(f"{name}: {path}")
+    echo(line)
+    if graded.below:
+        echo(f"grader: score {graded.result.percent:.1f}% is below --fail-under {options.fail_under:g}%", err=True)
+        return EXIT_BELOW
+    return EXIT_OK
+
+
 if __name__ == "__main__":
     main()

@@ -258,3 +258,88 @@ def release_catalogue(out: Path, names: tuple[str, ...], catalog: Path | None, s
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         written.append(path)
     return written
+
+
+# --- grader release and grader check (issue 12: the learner kit) ---
+
+
+@dataclass(frozen=True)
+class ReleaseCommand:
+    """``grader release``: the learner kit (templates and check bundles) for some or all exercises."""
+
+    out: Path
+    names: tuple[str, ...] = ()
+    feedback: str = "hints"
+    reveal_quiz: bool = False
+    seed: int | None = None
+    catalog: Path | None = None
+
+
+def release_kit(options: ReleaseCommand) -> object:
+    """Write the learner kit; nothing is written when an exercise is unknown or a bundle cannot be built."""
+    from .catalogue import find_catalogue, load_catalogue
+    from .kit import release
+
+    exercises = [e for e in load_catalogue(find_catalogue(options.catalog)) if not options.names or
+                 e.name in options.names]
+    unknown = sorted(set(options.names) - {e.name for e in exercises})
+    if unknown:
+        raise UsageError(f"unknown exercise {unknown[0]!r}")
+    return release(exercises, options.out, feedback=options.feedback, reveal=options.reveal_quiz, seed=options.seed)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """``grader check``: a learner's self-check against the kit; the report options of ``grader grade``."""
+
+    file: Path
+    kit: Path | None = None
+    exercise: str | None = None
+    json_path: Path | None = None
+    junit_path: Path | None = None
+    fail_under: float | None = None
+    classroom: bool = False
+    html_path: Path | None = None
+    quiet: bool = False
+    timeout: float = 10.0
+    sandbox: SandboxMode = "auto"
+
+
+def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, str]:
+    """Check ``options.file`` against its bundle, write the requested reports; the graded result and the
+    summary line ("9 of 11 items checked: ...")."""
+    import dataclasses
+
+    from .kit import check_file, find_bundle, load_bundle
+    from .render import classroom, gradescope, html, junit
+    from .render.kit import apply_feedback, summary_line
+    from .runtypes import Limits
+
+    if options.classroom and not environ.get("GITHUB_OUTPUT"):
+        raise UsageError(classroom.NO_OUTPUT)
+    try:
+        bundle = load_bundle(find_bundle(options.file, options.kit, options.exercise), options.exercise)
+        if not options.file.exists():
+            raise UsageError(f"no such file: {options.file}")
+        done = check_file(options.file, bundle, Limits(wall_seconds=options.timeout, sandbox=options.sandbox))
+    except UsageError as exc:
+        classroom.write_github_problem(str(exc), 0.0, environ, options.classroom)
+        raise
+    line = summary_line(done)
+    result = apply_feedback(dataclasses.replace(done.result, notes=(*done.result.notes, line)),
+                            str(bundle.get("feedback", "hints")))
+    reports: list[tuple[str, Path]] = []
+    if options.json_path:
+        write_text(options.json_path, gradescope.render(result))
+        reports.append(("JSON result", options.json_path))
+    if options.junit_path:
+        write_text(options.junit_path, junit.render(result))
+        reports.append(("JUnit XML", options.junit_path))
+    try:
+        classroom.write_github(result, environ, options.classroom)
+    except OSError as exc:
+        raise UsageError(f"cannot write GitHub Actions output {exc.filename}: {exc.strerror or exc}") from None
+    if options.html_path:
+        write_text(options.html_path, html.render(result, show_solutions=False))
+        reports.append(("HTML report", options.html_path))
+    return Graded(result, tuple(reports), options.fail_under), line

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..spec import NumericItem, QuizItem, StageItem, SymbolicItem
 from . import numeric, quiz, stages, symbolic
 from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
+from .kit_adapters import NUMERIC_KIT, QUIZ_KIT, SYMBOLIC_KIT
 from .registry import (
     Checker,
     Handed,
@@ -27,10 +28,10 @@ from .registry import (
     submission_suffixes,
 )
 
-register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic))
-register(Kind(NumericItem, MODULE_FUNCTIONS, numeric))
-register(Kind(StageItem, MODULE_FUNCTIONS, stages))
-register(Kind(QuizItem, ANSWER_SHEET, quiz))
+register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic, SYMBOLIC_KIT))
+register(Kind(NumericItem, MODULE_FUNCTIONS, numeric, NUMERIC_KIT))
+register(Kind(StageItem, MODULE_FUNCTIONS, stages))  # no kit adapter yet: "checked when you submit"
+register(Kind(QuizItem, ANSWER_SHEET, quiz, QUIZ_KIT))
 
 __all__ = ["Checker", "Handed", "Kind", "LearnerInput", "Runner", "checker_for", "kind_of", "kinds",
            "learner_input", "register", "registered", "submission_suffixes"]

@@ -73,13 +73,32 @@ class LearnerInput(Protocol):
         ...
 
 
+class KitAdapter(Protocol):
+    """What a learner kit stores for an item of the kind and how it is checked against that (see
+    :mod:`grader.checks.kit_adapters`); a kind without one is "checked when you submit" in a kit."""
+
+    def pack(self, item: Any, seed: int, reveal: bool = False) -> dict[str, Any] | None:
+        """The item's plain-data record for the check bundle (no reference, no mistake as code), or None."""
+        ...
+
+    def stand_in(self, record: Any) -> ItemSpec:
+        """An item of the kind built from its record, the reference withheld (what to call, what to forbid)."""
+        ...
+
+    def check(self, record: Any, answers: Any, exercise: str) -> ItemResult:
+        """Judge the item against its record, on what the learner handed in (pure)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Kind:
-    """One item kind: the spec class authors declare, how its learner input is read, its checker."""
+    """One item kind: the spec class authors declare, how its learner input is read, its checker, and
+    optionally its learner-kit adapter."""
 
     spec: type[ItemSpec]
     reads: LearnerInput
     checker: Checker
+    kit: KitAdapter | None = None
 
     @property
     def name(self) -> str:
