@@ -73,7 +73,9 @@ def find_catalogue(explicit: str | os.PathLike[str] | None = None) -> Path:
             return c.resolve()
     if explicit or os.environ.get("GRADER_CATALOG"):
         raise UsageError(f"{candidates[0]} is not a catalogue: it needs exercises/ and solutions/ folders")
-    raise CatalogueError("no exercise catalogue found; pass --catalog DIR")
+    raise UsageError("no exercise catalogue here: run in the course's folder (the one with exercises/ and "
+                     "solutions/), or pass --catalog DIR or set $GRADER_CATALOG; learners check their work with "
+                     "grader check FILE --kit DIR")
 
 
 def _load_module(path: Path) -> ModuleType:

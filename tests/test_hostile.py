@@ -243,7 +243,7 @@ def test_cli_grades_hostile_file_in_bwrap_mode_without_touching_its_folders(name
     shutil.copy(HOSTILE / f"{name}.py", subs / f"{name}.py")
     before = snapshot(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(subs / f"{name}.py"), "--sandbox", "bwrap",
-                           "--timeout", "5", "--json", str(out / "results.json")],
+                           "--timeout", "5", "--json", str(out / "results.json"), "--catalog", str(ROOT)],
                           cwd=work, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Sandbox: bwrap" in proc.stdout

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalogue import find_catalogue
-from grader.errors import CatalogueError
+from grader.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +60,7 @@ def test_without_a_checkout_an_installed_grader_has_no_catalogue(monkeypatch, tm
     monkeypatch.setattr(catalogue, "_PKG", tmp_path / "site-packages" / "grader")
     (tmp_path / "learner" / "exercises").mkdir(parents=True)  # a learner's repo: templates, no solutions
     monkeypatch.chdir(tmp_path / "learner")
-    with pytest.raises(CatalogueError):
+    with pytest.raises(UsageError, match="no exercise catalogue here.*--catalog DIR.*grader check FILE --kit DIR"):
         find_catalogue()
 
 
