@@ -82,3 +82,13 @@ def test_check_never_says_all_passed_with_hidden_items_left(course, tmp_path):
         done = _grader("check", str(sub), "--kit", str(kit), "--sandbox", "rlimits", *flag)
         assert done.returncode == 0, done.stderr
         assert "all passed" not in done.stdout.lower() and "graded only after you submit" in done.stdout
+
+
+@pytest.mark.parametrize("level", ["hints", "score"])
+def test_grade_for_learners_never_shows_printed_output_when_items_are_hidden(course, tmp_path, level):
+    root, _ = course
+    sub = _submission(tmp_path)
+    done = _grader("grade", str(sub), "--catalog", str(root), "--sandbox", "rlimits", "--feedback", level,
+                   "--html", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    assert "HIDDEN-MARKER" not in done.stdout + (tmp_path / "r.html").read_text()
