@@ -340,7 +340,7 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
     summary line ("9 of 11 items checked: ...")."""
     import dataclasses
 
-    from .kit import check_file, find_bundle, load_bundle
+    from .kit import BUNDLE_SUFFIX, check_file, find_bundle, load_bundle
     from .render import classroom, gradescope, html, junit
     from .render.kit import apply_feedback, summary_line
     from .runtypes import Limits
@@ -348,7 +348,9 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
     if options.classroom and not environ.get("GITHUB_OUTPUT"):
         raise UsageError(classroom.NO_OUTPUT)
     try:
-        bundle = load_bundle(find_bundle(options.file, options.kit, options.exercise), options.exercise)
+        found = find_bundle(options.file, options.kit, options.exercise)
+        # a bundle is named after its exercise: one renamed to stand for another is refused
+        bundle = load_bundle(found, options.exercise or found.name[: -len(BUNDLE_SUFFIX)])
         if not options.file.exists():
             raise UsageError(f"no such file: {options.file}")
         done = check_file(options.file, bundle, Limits(wall_seconds=options.timeout, sandbox=options.sandbox))

@@ -245,3 +245,18 @@ def test_a_bundle_for_another_exercise_and_a_missing_kit_are_refused(kit, tmp_pa
     sub.write_text("")
     done = _grader("check", str(sub), "--kit", str(tmp_path / "nowhere"))
     assert done.returncode == 2 and "no learner kit" in done.stderr
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["by-file-name", "by-exercise-option"])
+def test_a_bundle_for_another_exercise_through_the_cli_is_one_line_and_exit_2(kit, tmp_path, named):
+    bad = tmp_path / "kit"
+    bad.mkdir()
+    (bad / "derivatives.check.json").write_bytes((kit / "gradients.check.json").read_bytes())
+    sub = tmp_path / "derivatives.py"
+    sub.write_text((kit / "derivatives.py").read_text())
+    extra = ("-e", "derivatives") if named else ()
+    done = _grader("check", str(sub), "--kit", str(bad), "--sandbox", "rlimits", "--json", str(tmp_path / "r.json"),
+                   *extra)
+    assert done.returncode == 2, done.stdout
+    assert "check bundle of exercise gradients, not derivatives" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r.json").exists()
