@@ -92,3 +92,21 @@ def test_grade_for_learners_never_shows_printed_output_when_items_are_hidden(cou
                    "--html", str(tmp_path / "r.html"))
     assert done.returncode == 0, done.stderr
     assert "HIDDEN-MARKER" not in done.stdout + (tmp_path / "r.html").read_text()
+
+
+def test_the_classroom_check_workflow_and_readme_use_real_check_options():
+    """examples/github-classroom/check.yml: grader check with options the CLI has, wired to the reporter."""
+    import re
+
+    from grader.cli import main
+
+    known = {opt for p in main.commands["check"].params for opt in p.opts}
+    for path in (ROOT / "examples" / "github-classroom" / "check.yml", ROOT / "README.md"):
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if "grader check " in ln]
+        used = {tok.strip("`,.") for ln in lines for tok in ln.split() if tok.startswith("--")}
+        assert lines and used <= known, (path.name, used - known)
+    text = (ROOT / "examples" / "github-classroom" / "check.yml").read_text(encoding="utf-8")
+    step = re.search(r"- name: Check\n\s+id: (\w+)", text).group(1)
+    assert f"runners: {step}" in text and f"{step.upper()}_RESULTS: \"${{{{ steps.{step}.outputs.result }}}}\"" in text
+    assert "if: always()" in text.split("- name: Autograding Reporter", 1)[1].split("uses:", 1)[0]
+    assert "pip install grader" in text and "--classroom" in text and "--kit kit" in text
