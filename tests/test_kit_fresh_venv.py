@@ -124,7 +124,7 @@ def _lookup_table_forward(kit: Path) -> str:
 
 
 def test_a_file_hard_coding_the_kit_passes_check_and_fails_the_grade(fresh, tmp_path):
-    grader, learner = fresh
+    _, learner = fresh
     text = _lookup_table_forward(learner / "kit")
     done, _ = _check(fresh, "backprop", text)
     assert done.returncode == 0, done.stderr
@@ -176,7 +176,7 @@ def test_the_unpacked_kit_holds_no_reference_expression_or_source(fresh):
 
 def test_check_and_grade_wall_time(fresh, tmp_path, capsys):
     """Not a limit: the figures the closing note reports (check in the fresh venv, grade in the checkout)."""
-    grader, learner = fresh
+    _, learner = fresh
     lines = []
     for name in ("derivatives", "backprop"):
         text = (ROOT / "solutions" / f"{name}.py").read_text()
