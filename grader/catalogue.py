@@ -24,6 +24,7 @@ from types import ModuleType
 from .checks import kind_of, kinds, learner_input, submission_suffixes
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec
+from .titles import learner_titles
 
 _PKG = Path(__file__).resolve().parent
 
@@ -120,7 +121,8 @@ def _load_exercise(root: Path, solution: Path) -> Exercise:
     _check_kinds(solution, templates[0], items)
     doc = (module.__doc__ or "").strip().splitlines()
     title = info.title if info else (doc[0] if doc else name)
-    return Exercise(name, title, info.order if info else 100, templates[0], solution, tuple(items),
+    return Exercise(name, title, info.order if info else 100, templates[0], solution,
+                    learner_titles(items, templates[0]),
                     info.summary if info else "")
 
 

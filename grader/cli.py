@@ -134,7 +134,12 @@ def list_command(catalog: Path | None) -> int:
               help="Also write GitHub Classroom's step result (base64 result=...) to $GITHUB_OUTPUT.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the HTML feedback report here.")
-@click.option("--show-solutions", is_flag=True, help="Show the reference answers in the HTML report.")
+@click.option("--show-solutions", is_flag=True, hidden=True,
+              help="Deprecated: the same as --feedback full.")
+@click.option("--feedback", type=click.Choice(["full", "hints", "score"]), default=None,
+              help="What the reports show: full (everything, with the reference answers), hints (diagnoses and "
+                   "authored feedback, never a reference expression or value table), score (verdicts and points "
+                   "only). Default: everything but the reference answers.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the total.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
@@ -150,6 +155,8 @@ def grade_command(**params: Any) -> int:
     from .commands import GradeOptions, grade
     from .render import terminal
 
+    if params["show_solutions"]:
+        echo("grader: --show-solutions is deprecated; use --feedback full", err=True)
     options = GradeOptions(**params)
     graded = grade(options, os.environ)
     result = graded.result
@@ -184,6 +191,8 @@ def grade_command(**params: Any) -> int:
 @click.option("--scheduler", envvar="GRADER_SCHEDULER", default=None, metavar="tcp://HOST:8786",
               help="Grade on the Dask cluster of this scheduler instead of local processes (default: "
                    "$GRADER_SCHEDULER; needs pip install 'grader[cluster]').")
+@click.option("--feedback", type=click.Choice(["full", "hints", "score"]), default=None,
+              help="What the learners' HTML reports show (see grader grade --feedback).")
 def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
     from .commands import BatchCommand, batch

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the grading modules load sympy: imported when a command run
 
 JsonFormat = Literal["gradescope", "prairielearn"]
 SandboxMode = Literal["auto", "bwrap", "rlimits"]
+FeedbackLevel = Literal["full", "hints", "score"]
 
 
 def write_text(path: Path, text: str) -> None:
@@ -53,6 +54,8 @@ class GradeOptions:
     timeout: float = 10.0
     sandbox: SandboxMode = "auto"
     catalog: Path | None = None
+    #: full (with the reference answers), hints, score; None: as before (everything but the answers)
+    feedback: FeedbackLevel | None = None
 
     @property
     def limits(self) -> Limits:
@@ -98,6 +101,11 @@ def grade(options: GradeOptions, environ: Mapping[str, str]) -> Graded:
     except UsageError as exc:  # in GitHub Actions, the learner reads why in the run's summary and in Classroom
         classroom.write_github_problem(str(exc), ex.max_points if ex else 0.0, environ, options.classroom)
         raise
+    feedback = "full" if options.show_solutions else options.feedback
+    if feedback is not None:
+        from .render.kit import apply_feedback
+
+        result = apply_feedback(result, feedback)
     reports: list[tuple[str, Path]] = []
     if options.json_path:
         json_render = prairielearn.render if options.json_format == "prairielearn" else gradescope.render
@@ -111,7 +119,7 @@ def grade(options: GradeOptions, environ: Mapping[str, str]) -> Graded:
     except OSError as exc:
         raise UsageError(f"cannot write GitHub Actions output {exc.filename}: {exc.strerror or exc}") from None
     if options.html_path:
-        write_text(options.html_path, html.render(result, show_solutions=options.show_solutions))
+        write_text(options.html_path, html.render(result, show_solutions=feedback == "full"))
         reports.append(("HTML report", options.html_path))
     return Graded(result, tuple(reports), options.fail_under)
 
@@ -130,6 +138,7 @@ class BatchCommand:
     regrade_items: tuple[str, ...] = ()
     drop_overrides: bool = False
     scheduler: str | None = None  # a Dask scheduler (tcp://HOST:8786): grade on that cluster
+    feedback: FeedbackLevel | None = None  # what the learners' HTML reports show (None: as before)
 
 
 def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | None = None,
@@ -141,7 +150,28 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
                             Limits(wall_seconds=options.timeout), options.regrade_learners, options.regrade_items,
                             options.drop_overrides, scheduler=options.scheduler or None)
-    return run_batch(options.submissions, options.catalog, settings, progress, log=log)
+    outcome = run_batch(options.submissions, options.catalog, settings, progress, log=log)
+    if options.feedback is not None:
+        rewrite_reports(options.out, options.feedback)
+    return outcome
+
+
+def rewrite_reports(out: Path, feedback: FeedbackLevel) -> int:
+    """Render every learner's HTML report in ``out`` again under the feedback policy (from the gradebook)."""
+    from .batch_worker import report_path, write_atomic
+    from .gradebook import Gradebook
+    from .render import html
+    from .render.kit import apply_feedback
+
+    done = 0
+    with Gradebook(out / "gradebook.sqlite") as book:
+        for sub in book.submissions():
+            path = report_path(out, sub.learner, sub.exercise)
+            if path.exists():
+                write_atomic(path, html.render(apply_feedback(sub.result, feedback),
+                                               show_solutions=feedback == "full"))
+                done += 1
+    return done
 
 
 @dataclass(frozen=True)
@@ -310,7 +340,7 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
     summary line ("9 of 11 items checked: ...")."""
     import dataclasses
 
-    from .kit import check_file, find_bundle, load_bundle
+    from .kit import BUNDLE_SUFFIX, check_file, find_bundle, load_bundle
     from .render import classroom, gradescope, html, junit
     from .render.kit import apply_feedback, summary_line
     from .runtypes import Limits
@@ -318,7 +348,9 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
     if options.classroom and not environ.get("GITHUB_OUTPUT"):
         raise UsageError(classroom.NO_OUTPUT)
     try:
-        bundle = load_bundle(find_bundle(options.file, options.kit, options.exercise), options.exercise)
+        found = find_bundle(options.file, options.kit, options.exercise)
+        # a bundle is named after its exercise: one renamed to stand for another is refused
+        bundle = load_bundle(found, options.exercise or found.name[: -len(BUNDLE_SUFFIX)])
         if not options.file.exists():
             raise UsageError(f"no such file: {options.file}")
         done = check_file(options.file, bundle, Limits(wall_seconds=options.timeout, sandbox=options.sandbox))

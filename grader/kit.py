@@ -21,11 +21,9 @@ Bundle format (JSON, ``format`` = ``grader-check-bundle``, ``version`` = 1)::
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
-import re
 import secrets
 import tempfile
 import time
@@ -43,6 +41,7 @@ from .grading import MAX_SUBMISSION_BYTES, read_submission
 from .results import ExerciseResult, ItemResult
 from .runtypes import Limits
 from .sandbox import run_calls
+from .titles import template_titles
 
 __all__ = ["BUNDLE_FORMAT", "BUNDLE_SUFFIX", "BUNDLE_VERSION", "Checked", "Released", "bundle_for", "check_file",
            "find_bundle", "load_bundle", "release"]
@@ -56,26 +55,6 @@ FEEDBACK_LEVELS = ("full", "hints", "score")
 def _digest(bundle: Mapping[str, Any]) -> str:
     body = {k: v for k, v in bundle.items() if k != "digest"}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def template_titles(template: Path) -> dict[str, str]:
-    """Item titles as the template states them: a function's docstring's first line, a quiz question's comment."""
-    text = template.read_text(encoding="utf-8")
-    titles: dict[str, str] = {}
-    if template.suffix == ".py":
-        for node in ast.parse(text).body:
-            if isinstance(node, ast.FunctionDef):
-                doc = (ast.get_docstring(node) or "").strip().splitlines()
-                titles[node.name] = doc[0] if doc else node.name
-        return titles
-    last = ""
-    for line in text.splitlines():
-        section = re.fullmatch(r"\s*\[([A-Za-z_][A-Za-z0-9_]*)\]\s*", line)
-        if section:
-            titles[section.group(1)] = re.sub(r"^#\s*(\d+\.\s*)?", "", last).strip() or section.group(1)
-        elif line.strip():
-            last = line.strip() if line.strip().startswith("#") else ""
-    return titles
 
 
 def bundle_for(exercise: Exercise, seed: int, feedback: str = "hints", reveal: bool = False) -> dict[str, Any]:

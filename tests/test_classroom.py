@@ -97,7 +97,7 @@ def test_cli_classroom_end_to_end(tmp_path, tiny_catalogue):
     doc = decode(line)
     assert doc["max_score"] == 3 and doc["status"] == "fail"
     assert [(t["name"], t["status"], t["score"]) for t in doc["tests"]] == [
-        ("d_exp: d/dx e^x", "pass", 1), ("d_square: d/dx x^2", "fail", 0)]
+        ("d_exp", "pass", 1), ("d_square", "fail", 0)]  # titles come from the template (it has none here)
     assert "1 / 3 points" in gh_sum.read_text()
 
 

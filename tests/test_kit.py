@@ -64,11 +64,14 @@ CASES = [(ex, item) for ex in EXERCISES for item in ex.items if not item.hidden]
 def test_check_verdict_equals_grade_verdict_on_every_public_item(ex, item, bundles):
     record = _records(bundles[ex.name])[item.name]
     if not record["checked"]:
-        assert kind_of(item).kit is None or item.kind == "quiz"  # backprop, or a number/choice question
+        assert item.kind == "quiz"  # a number/choice question: checked when you submit
         return
     adapter = kind_of(item).kit
     checker = checker_for(item.kind)
     stand_in = adapter.stand_in(record)
+    if item.kind == "stage":  # a stage runs beside its exercise's other stages: their references stand by it
+        _check_stage_against_grade(ex, item, record, adapter, checker, stand_in)
+        return
     for label, answer in _answers(item):
         if item.kind == "symbolic":
             value = answer(*symbols_for(item).values()) if callable(answer) else \
@@ -95,6 +98,32 @@ def test_check_verdict_equals_grade_verdict_on_every_public_item(ex, item, bundl
         error = RunResult({c.id: CallOutcome(c.id, "error", error=_not_implemented())
                            for c in checker.calls(stand_in)})
         assert adapter.check(record, error, ex.name).feedback.startswith("not attempted yet")
+
+
+def _check_stage_against_grade(ex, item, record, adapter, checker, stand_in):
+    """The reference, every authored mistake and the template of one stage: the check's verdict is the grade's,
+    or "undecided" with the reason, never "right" where the grade says "wrong"."""
+    from .test_backprop import run_functions
+
+    references = {i.name: i.reference for i in ex.items}
+    others = [kind_of(i).kit.stand_in(_records(bundle_for(ex, SEED))[i.name]) if i.name != item.name else stand_in
+              for i in ex.items]
+    grade_calls = [c for i in ex.items for c in checker.calls(i)]
+    check_calls = [c for s in others for c in checker.calls(s)]
+
+    def raising(*args):
+        raise NotImplementedError
+
+    answers = [("reference", item.reference), ("template", raising)]
+    answers += [(m.tag, m.answer) for m in item.mistakes if callable(m.answer)]
+    for label, answer in answers:
+        functions = {**references, item.name: answer}
+        graded = checker.check(item, run_functions(functions, grade_calls), ex.name)
+        checked = adapter.check(record, run_functions(functions, check_calls), ex.name)
+        assert checked.status in (graded.status, "undecided"), (label, checked.feedback, graded.feedback)
+        assert checked.status != "undecided" or "instructor's grading" in checked.feedback
+        if label == "reference":
+            assert checked.status == "passed"
 
 
 def _not_implemented():
@@ -167,7 +196,7 @@ def test_check_states_what_it_checked_and_never_all_passed(kit, tmp_path):
     done = _grader("check", str(sub), "--kit", str(kit), "--sandbox", "rlimits")
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("0 of 4 items checked") and "4 items are graded only after you submit" in last
+    assert last.startswith("4 of 4 items checked: 4 right, 0 wrong"), last
     assert "all passed" not in done.stdout.lower()
 
 
@@ -216,3 +245,18 @@ def test_a_bundle_for_another_exercise_and_a_missing_kit_are_refused(kit, tmp_pa
     sub.write_text("")
     done = _grader("check", str(sub), "--kit", str(tmp_path / "nowhere"))
     assert done.returncode == 2 and "no learner kit" in done.stderr
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["by-file-name", "by-exercise-option"])
+def test_a_bundle_for_another_exercise_through_the_cli_is_one_line_and_exit_2(kit, tmp_path, named):
+    bad = tmp_path / "kit"
+    bad.mkdir()
+    (bad / "derivatives.check.json").write_bytes((kit / "gradients.check.json").read_bytes())
+    sub = tmp_path / "derivatives.py"
+    sub.write_text((kit / "derivatives.py").read_text())
+    extra = ("-e", "derivatives") if named else ()
+    done = _grader("check", str(sub), "--kit", str(bad), "--sandbox", "rlimits", "--json", str(tmp_path / "r.json"),
+                   *extra)
+    assert done.returncode == 2, done.stdout
+    assert "check bundle of exercise gradients, not derivatives" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r.json").exists()

@@ -13,6 +13,7 @@ from ..spec import NumericItem, QuizItem, StageItem, SymbolicItem
 from . import numeric, quiz, stages, symbolic
 from .inputs import ANSWER_SHEET, MODULE_FUNCTIONS
 from .kit_adapters import NUMERIC_KIT, QUIZ_KIT, SYMBOLIC_KIT
+from .kit_stages import STAGE_KIT
 from .registry import (
     Checker,
     Handed,
@@ -30,7 +31,7 @@ from .registry import (
 
 register(Kind(SymbolicItem, MODULE_FUNCTIONS, symbolic, SYMBOLIC_KIT))
 register(Kind(NumericItem, MODULE_FUNCTIONS, numeric, NUMERIC_KIT))
-register(Kind(StageItem, MODULE_FUNCTIONS, stages))  # no kit adapter yet: "checked when you submit"
+register(Kind(StageItem, MODULE_FUNCTIONS, stages, STAGE_KIT))
 register(Kind(QuizItem, ANSWER_SHEET, quiz, QUIZ_KIT))
 
 __all__ = ["Checker", "Handed", "Kind", "LearnerInput", "Runner", "checker_for", "kind_of", "kinds",

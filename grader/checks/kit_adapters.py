@@ -11,8 +11,9 @@ kind's input and static scan run unchanged (what to call, what to forbid); and
 Symbolic items and expression quiz questions store the reference's values at
 seeded points (:mod:`grader.equivalence_values`); numeric items the public
 cases' inputs and outputs as arrays; number and choice questions nothing,
-unless the instructor reveals them. A kind without an adapter (stage items today)
-is listed in the kit as "checked when you submit".
+unless the instructor reveals them; stage items their cases and arrays
+(:mod:`.kit_stages`). A kind without an adapter is listed in the kit as
+"checked when you submit".
 """
 
 from __future__ import annotations
