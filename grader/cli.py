@@ -240,6 +240,8 @@ def release_notebooks_command(out: Path, names: tuple[str, ...], no_self_check: 
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
+              help="Per-learner variants: the key they were released with (it goes into the zip).")
 def gradescope_bundle_command(**params: Any) -> int:
     """Build the Gradescope autograder zip (setup.sh, run_autograder) for one exercise."""
     from .commands import BundleCommand, gradescope_bundle

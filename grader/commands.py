@@ -207,6 +207,7 @@ class BundleCommand:
     out: Path
     timeout: float = 10.0
     catalog: Path | None = None
+    secret_file: Path | None = None  # per-learner variants: their key goes into the bundle
 
 
 def gradescope_bundle(options: BundleCommand) -> Bundle:
@@ -214,7 +215,8 @@ def gradescope_bundle(options: BundleCommand) -> Bundle:
     from .bundle import build
     from .catalogue import find_catalogue, get_exercise
 
-    return build(get_exercise(options.exercise, find_catalogue(options.catalog)), options.out, options.timeout)
+    return build(get_exercise(options.exercise, find_catalogue(options.catalog)), options.out, options.timeout,
+                 read_secret(options.secret_file))
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,12 @@ def gradescope_run(options: AutogradeCommand) -> Autograded:
     from .catalogue import find_catalogue, get_exercise
     from .runtypes import Limits
 
-    exercise = get_exercise(options.exercise, find_catalogue(options.catalog))
+    root = find_catalogue(options.catalog)
+    exercise = get_exercise(options.exercise, root)
+    if exercise.parameters:  # per-learner variants: the key travels in the bundle's catalogue
+        import dataclasses
+
+        exercise = dataclasses.replace(exercise, secret=read_secret(root / "variants.key"))
     return autograde(options.root, exercise, Limits(wall_seconds=options.timeout))
 
 
