@@ -474,6 +474,9 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     if varying and options.variant_secret is None:
         raise UsageError(f"exercise {varying[0]} has per-learner variants: pass --secret-file KEY (the file "
                          f"grader release --roster used)")
+    if varying and options.scheduler:
+        raise UsageError(f"exercise {varying[0]} has per-learner variants, which are graded on local workers "
+                         f"only: grade it without --scheduler")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
     run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log)
     # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade

@@ -223,3 +223,14 @@ def test_grading_a_variant_without_the_secret_or_learner_is_exit_2(answers, tmp_
         assert done.returncode == 2 and message in done.stderr, done.stderr
     done = _cli("release", "--catalog", str(CATALOG), "--out", "kit", cwd=tmp_path)
     assert done.returncode == 2 and "--roster" in done.stderr and not (tmp_path / "kit").exists()
+
+
+def test_variants_are_not_sent_to_a_cluster(answers, tmp_path):
+    from grader.errors import UsageError
+
+    (tmp_path / "subs" / "alice").mkdir(parents=True)
+    (tmp_path / "subs" / "alice" / "quadratic.py").write_bytes(answers["alice"].read_bytes())
+    with pytest.raises(UsageError, match="local workers only"):
+        run_batch(tmp_path / "subs", CATALOG, BatchOptions(tmp_path / "out", 1, variant_secret=SECRET,
+                                                           scheduler="tcp://127.0.0.1:1"))
+    assert not (tmp_path / "out").exists()
