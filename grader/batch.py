@@ -67,6 +67,8 @@ class BatchOptions:
     regrade_items: tuple[str, ...] = ()
     #: undo the manual overrides of the submissions this run covers (kept otherwise)
     drop_overrides: bool = False
+    #: the key per-learner variants were released with (``--secret-file``); None: no variants graded
+    variant_secret: bytes | None = None
 
     @property
     def targeted(self) -> bool:
@@ -256,7 +258,8 @@ class _Scheduler:
         leaders = []
         for sub in todo:
             key = (sub.exercise, sub.sha256)
-            if key in seen and not sub.sha256.startswith("too-large:"):  # too large: never read, so not compared
+            if key in seen and not sub.sha256.startswith("too-large:") \
+                    and not self.exercises[sub.exercise].parameters:  # variants: same bytes, other learner's grade
                 self.twins.setdefault(key, []).append(sub)
             else:
                 seen.add(key)
@@ -456,7 +459,8 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     root, out = submissions.resolve(), options.out.resolve()
     if out == root or root in out.parents:
         raise UsageError(f"the output folder {options.out} must not be inside the submissions folder")
-    exercises = load_catalogue(find_catalogue(catalog))
+    exercises = tuple(dataclasses.replace(e, secret=options.variant_secret) if e.parameters else e
+                      for e in load_catalogue(find_catalogue(catalog)))
     found = discover(root, exercises)
     for u in found.unmatched[:20]:
         log(f"not graded: {printable(u.relpath, 80)}: {u.reason}")
@@ -466,6 +470,13 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
         raise UsageError(f"no submissions found in {submissions}: name files after an exercise "
                          f"({', '.join(e.name + e.submission_suffix for e in exercises)}) inside one folder per "
                          f"learner, or <learner>_<exercise> in one folder")
+    varying = sorted({s.exercise for s in found.submissions} & {e.name for e in exercises if e.parameters})
+    if varying and options.variant_secret is None:
+        raise UsageError(f"exercise {varying[0]} has per-learner variants: pass --secret-file KEY (the file "
+                         f"grader release --roster used)")
+    if varying and options.scheduler:
+        raise UsageError(f"exercise {varying[0]} has per-learner variants, which are graded on local workers "
+                         f"only: grade it without --scheduler")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
     run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log)
     # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade

@@ -31,7 +31,7 @@ from .checks import Runner
 from .checks.common import result as item_result
 from .errors import UsageError
 from .gradebook import now, result_to_json
-from .grading import grade_file
+from .grading import grade_file, grade_variant_file
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
 from .runtypes import Limits
@@ -42,6 +42,8 @@ def exercise_version(ex: Exercise) -> str:
     digest = hashlib.sha256()
     for path in (ex.template, ex.solution):
         digest.update(path.read_bytes())
+    if ex.parameters and ex.secret is not None:  # another variant key gives other numbers: grade again
+        digest.update(hashlib.sha256(b"grader-variant-key\0" + ex.secret).digest())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
@@ -148,13 +150,16 @@ def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, paren
     _STATE = _Worker(exercises, limits, runner, out, parent, close)
 
 
-def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Runner | None) -> ExerciseResult:
+def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Runner | None,
+               learner: str | None = None) -> ExerciseResult:
     """Grade the file at ``path`` as ``relpath``; a file the grader cannot read or fails on becomes a zero result.
 
     Shared by the local workers and the Dask workers (:mod:`grader.cluster`), so both grade alike.
     """
     try:
-        return dataclasses.replace(grade_file(path, ex, limits, runner=runner), submission=relpath)
+        graded = grade_variant_file(path, ex, learner, ex.secret, limits, runner) if ex.parameters else \
+            grade_file(path, ex, limits, runner=runner)
+        return dataclasses.replace(graded, submission=relpath)
     except UsageError as exc:
         return unreadable_result(ex, relpath, str(exc).replace(path, relpath))
     except Exception as exc:  # a grader bug costs this submission, never the batch
@@ -170,7 +175,7 @@ def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str
     ex = st.exercises[exercise]
     started = now()
     try:
-        result = grade_path(ex, path, relpath, st.limits, st.runner)
+        result = grade_path(ex, path, relpath, st.limits, st.runner, learner)
     except _Orphaned:  # the run's sandbox is stopped; nobody is left to send a result to
         st.close()
         os._exit(1)

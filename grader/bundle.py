@@ -39,6 +39,8 @@ from .results import ExerciseResult
 from .runtypes import Limits
 
 PACKAGE = Path(__file__).resolve().parent
+#: the variants' key inside the bundle (read by gradescope-run from the bundle's catalogue)
+VARIANT_KEY = "catalog/variants.key"
 SKIP_PARTS = {"__pycache__", "_catalog", ".mypy_cache", ".pytest_cache"}
 IGNORED_UPLOADS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints"}
 
@@ -117,8 +119,12 @@ def catalogue_files(exercise: Exercise) -> list[tuple[str, Path]]:
     return files
 
 
-def build(exercise: Exercise, out: Path, timeout: float = 10.0) -> Bundle:
-    """Write the Gradescope autograder zip for ``exercise`` to ``out``."""
+def build(exercise: Exercise, out: Path, timeout: float = 10.0, secret: bytes | None = None) -> Bundle:
+    """Write the Gradescope autograder zip for ``exercise`` to ``out`` (per-learner variants: with their key,
+    ``catalog/variants.key``, so each upload is graded on its learner's numbers)."""
+    if exercise.parameters and secret is None:
+        raise UsageError(f"exercise {exercise.name} has per-learner variants: pass --secret-file KEY (the file "
+                         f"grader release --roster used)")
     wheel_name, wheel = wheel_bytes()
     scripts = {
         "setup.sh": _templates().get_template("setup.sh.j2").render(wheel=wheel_name),
@@ -137,6 +143,9 @@ def build(exercise: Exercise, out: Path, timeout: float = 10.0) -> Bundle:
             for name, path in catalogue_files(exercise):
                 zf.writestr(_info(name, 0o644), path.read_bytes())
                 members.append(name)
+            if exercise.parameters and secret is not None:
+                zf.writestr(_info(VARIANT_KEY, 0o600), secret)
+                members.append(VARIANT_KEY)
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
     return Bundle(out, exercise.name, wheel_name, tuple(members))
@@ -198,7 +207,8 @@ def autograde(root: Path, exercise: Exercise, limits: Limits | None = None) -> A
     problem: str | None = found if isinstance(found, str) else None
     if isinstance(found, Path):
         try:
-            result = grade_file(found, exercise, limits)
+            result = grade_file(found, exercise, limits) if not exercise.parameters else \
+                _grade_variant(root, found, exercise, limits)
         except UsageError as exc:
             problem = f"Your file {found.name} could not be graded: {exc}".replace(str(found), found.name)
     doc = gradescope.to_dict(result) if result else gradescope.problem(problem or "", exercise.max_points)
@@ -209,3 +219,33 @@ def autograde(root: Path, exercise: Exercise, limits: Limits | None = None) -> A
     except OSError as exc:
         raise GraderError(f"cannot write {path}: {exc.strerror or exc}") from None
     return Autograded(path, result, problem)
+
+
+def submitters(root: Path) -> tuple[str, ...]:
+    """Who submitted, from Gradescope's ``submission_metadata.json``: each user's sid, email and email login
+    (folded), in that order; empty when there is no readable metadata."""
+    from .variants import fold_id
+
+    try:
+        users = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8")).get("users") or []
+    except (OSError, ValueError, AttributeError):
+        return ()
+    out: list[str] = []
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict):
+            email = str(user.get("email") or "")
+            out += [fold_id(str(v)) for v in (user.get("sid"), email, email.partition("@")[0] if "@" in email
+                                              else "") if v]
+    return tuple(dict.fromkeys(out))
+
+
+def _grade_variant(root: Path, found: Path, exercise: Exercise, limits: Limits | None) -> ExerciseResult:
+    """Grade on the submitter's variant: the file's id line when it names a submitter, else the first
+    submitter's id (so a file written for someone else's numbers is reported as such)."""
+    from .grading import grade_variant_file
+    from .variants import read_id_line
+
+    ids = submitters(root)
+    claim = read_id_line(found.read_bytes()[:1_000_000].decode("utf-8", "replace"))
+    learner = claim[0] if claim and claim[0] in ids else ids[0] if ids else None
+    return grade_variant_file(found, exercise, learner, exercise.secret, limits)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +25,7 @@ from .checks import kind_of, kinds, learner_input, submission_suffixes
 from .errors import CatalogueError, UsageError
 from .spec import ExerciseInfo, ItemSpec
 from .titles import learner_titles
+from .variants import Parameter, Variant, parse_variants
 
 _PKG = Path(__file__).resolve().parent
 
@@ -40,6 +41,13 @@ class Exercise:
     solution: Path
     items: tuple[ItemSpec, ...]
     summary: str = ""
+    #: per-learner variants (empty: one exercise for everyone); ``items`` are then the first instance's
+    parameters: tuple[Parameter, ...] = ()
+    builder: Callable[..., Sequence[ItemSpec]] | None = None
+    #: the learner instance the items were built for (None: not bound to a learner)
+    variant: Variant | None = None
+    #: the key variants are drawn with, when grading was given it (never shown, never compared)
+    secret: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def max_points(self) -> float:
@@ -107,8 +115,14 @@ def _load_exercise(root: Path, solution: Path) -> Exercise:
         raise CatalogueError(f"{solution}: EXERCISE must be made with grader.spec.exercise(...)")
     items: list[ItemSpec] = []
     builder = getattr(module, "grader_items", None)
+    try:
+        parameters = parse_variants(dict(info.variants)) if info is not None else ()
+    except ValueError as exc:
+        raise CatalogueError(f"{solution}: {exc}") from None
+    if parameters and not callable(builder):
+        raise CatalogueError(f"{solution}: an exercise with variants builds its items in grader_items(**values)")
     if callable(builder):
-        items = list(builder())
+        items = list(builder(**{p.name: p.choices[0] for p in parameters}))
     else:
         funcs = [v for v in vars(module).values() if callable(v) and hasattr(v, "__grader_item__")]
         funcs.sort(key=lambda f: f.__code__.co_firstlineno)
@@ -123,7 +137,15 @@ def _load_exercise(root: Path, solution: Path) -> Exercise:
     title = info.title if info else (doc[0] if doc else name)
     return Exercise(name, title, info.order if info else 100, templates[0], solution,
                     learner_titles(items, templates[0]),
-                    info.summary if info else "")
+                    info.summary if info else "", parameters, builder if parameters else None)
+
+
+def bind(exercise: Exercise, variant: Variant) -> Exercise:
+    """``exercise`` with the items of one learner's instance (the reference's ``grader_items(**values)``)."""
+    if exercise.builder is None:
+        return exercise
+    items = tuple(exercise.builder(**variant.as_dict()))
+    return replace(exercise, items=learner_titles(items, exercise.template), variant=variant)
 
 
 def _check_kinds(solution: Path, template: Path, items: Sequence[ItemSpec]) -> None:

@@ -147,6 +147,11 @@ def list_command(catalog: Path | None) -> int:
               help="Isolation for learner code: bwrap (bubblewrap: no network, read-only view without the "
                    "solutions), rlimits (resource limits only), auto (bwrap when it works here).")
 @catalog_option
+@click.option("--learner", default=None, metavar="ID",
+              help="Per-learner variants: grade FILE on this learner's numbers (default: the file's "
+                   "'# grader-variant:' line).")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
+              help="The key per-learner variants were released with (grader release --secret-file).")
 def grade_command(**params: Any) -> int:
     """Grade one submission FILE and print a score table.
 
@@ -193,6 +198,8 @@ def grade_command(**params: Any) -> int:
                    "$GRADER_SCHEDULER; needs pip install 'grader[cluster]').")
 @click.option("--feedback", type=click.Choice(["full", "hints", "score"]), default=None,
               help="What the learners' HTML reports show (see grader grade --feedback).")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
+              help="The key per-learner variants were released with (grader release --secret-file).")
 def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
     from .commands import BatchCommand, batch
@@ -233,6 +240,8 @@ def release_notebooks_command(out: Path, names: tuple[str, ...], no_self_check: 
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=10.0, show_default=True,
               help="Wall-clock seconds allowed for each call of a learner function.")
 @catalog_option
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
+              help="Per-learner variants: the key they were released with (it goes into the zip).")
 def gradescope_bundle_command(**params: Any) -> int:
     """Build the Gradescope autograder zip (setup.sh, run_autograder) for one exercise."""
     from .commands import BundleCommand, gradescope_bundle
@@ -369,6 +378,10 @@ def export_command(**params: Any) -> int:
                    "readable by learners); by default such questions are checked when learners submit.")
 @click.option("--seed", type=int, default=None, help="Seed of the kit's sample points and cases (default: fresh).")
 @catalog_option
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="roster.csv",
+              help="Per-learner variants: one kit per roster id (id, name, email columns), in OUT/ID/.")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
+              help="The key the learners' numbers are drawn with (keep it: grading needs the same one).")
 def release_command(**params: Any) -> int:
     """Write the solution-free learner kit: templates plus one check bundle per exercise."""
     from .commands import ReleaseCommand, release_kit

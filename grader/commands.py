@@ -28,6 +28,20 @@ SandboxMode = Literal["auto", "bwrap", "rlimits"]
 FeedbackLevel = Literal["full", "hints", "score"]
 
 
+def read_secret(path: Path | None) -> bytes | None:
+    """The key of per-learner variants from ``--secret-file``; UsageError (one line) when it is missing or empty."""
+    if path is None:
+        return None
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the secret file {path}: {exc.strerror or exc}") from None
+    if len(secret) < 16:
+        raise UsageError(f"the secret file {path} holds {len(secret)} bytes; a variant key needs at least 16 "
+                         f"(for example: python -c 'import secrets; print(secrets.token_hex(32))' > {path.name})")
+    return secret
+
+
 def write_text(path: Path, text: str) -> None:
     """Write a requested output file; a path that cannot be written is the user's to fix (UsageError)."""
     try:
@@ -56,6 +70,9 @@ class GradeOptions:
     catalog: Path | None = None
     #: full (with the reference answers), hints, score; None: as before (everything but the answers)
     feedback: FeedbackLevel | None = None
+    #: per-learner variants: whose instance the file is graded on, and the key they were released with
+    learner: str | None = None
+    secret_file: Path | None = None
 
     @property
     def limits(self) -> Limits:
@@ -97,7 +114,13 @@ def grade(options: GradeOptions, environ: Mapping[str, str]) -> Graded:
         if not options.file.exists():
             raise UsageError(f"no such file: {options.file}")
         ex = ex or exercise_for_file(options.file, root)
-        result = grade_file(options.file, ex, options.limits)  # reads and checks the file
+        if ex.parameters:  # per-learner variants: the learner's own instance, or the file's id line
+            from .grading import grade_variant_file
+
+            result = grade_variant_file(options.file, ex, options.learner, read_secret(options.secret_file),
+                                        options.limits)
+        else:
+            result = grade_file(options.file, ex, options.limits)  # reads and checks the file
     except UsageError as exc:  # in GitHub Actions, the learner reads why in the run's summary and in Classroom
         classroom.write_github_problem(str(exc), ex.max_points if ex else 0.0, environ, options.classroom)
         raise
@@ -139,6 +162,7 @@ class BatchCommand:
     drop_overrides: bool = False
     scheduler: str | None = None  # a Dask scheduler (tcp://HOST:8786): grade on that cluster
     feedback: FeedbackLevel | None = None  # what the learners' HTML reports show (None: as before)
+    secret_file: Path | None = None  # the key per-learner variants were released with
 
 
 def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | None = None,
@@ -149,7 +173,8 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
 
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
                             Limits(wall_seconds=options.timeout), options.regrade_learners, options.regrade_items,
-                            options.drop_overrides, scheduler=options.scheduler or None)
+                            options.drop_overrides, scheduler=options.scheduler or None,
+                            variant_secret=read_secret(options.secret_file) if options.secret_file else None)
     outcome = run_batch(options.submissions, options.catalog, settings, progress, log=log)
     if options.feedback is not None:
         rewrite_reports(options.out, options.feedback)
@@ -182,6 +207,7 @@ class BundleCommand:
     out: Path
     timeout: float = 10.0
     catalog: Path | None = None
+    secret_file: Path | None = None  # per-learner variants: their key goes into the bundle
 
 
 def gradescope_bundle(options: BundleCommand) -> Bundle:
@@ -189,7 +215,8 @@ def gradescope_bundle(options: BundleCommand) -> Bundle:
     from .bundle import build
     from .catalogue import find_catalogue, get_exercise
 
-    return build(get_exercise(options.exercise, find_catalogue(options.catalog)), options.out, options.timeout)
+    return build(get_exercise(options.exercise, find_catalogue(options.catalog)), options.out, options.timeout,
+                 read_secret(options.secret_file))
 
 
 @dataclass(frozen=True)
@@ -208,7 +235,12 @@ def gradescope_run(options: AutogradeCommand) -> Autograded:
     from .catalogue import find_catalogue, get_exercise
     from .runtypes import Limits
 
-    exercise = get_exercise(options.exercise, find_catalogue(options.catalog))
+    root = find_catalogue(options.catalog)
+    exercise = get_exercise(options.exercise, root)
+    if exercise.parameters:  # per-learner variants: the key travels in the bundle's catalogue
+        import dataclasses
+
+        exercise = dataclasses.replace(exercise, secret=read_secret(root / "variants.key"))
     return autograde(options.root, exercise, Limits(wall_seconds=options.timeout))
 
 
@@ -303,6 +335,8 @@ class ReleaseCommand:
     reveal_quiz: bool = False
     seed: int | None = None
     catalog: Path | None = None
+    roster: Path | None = None  # per-learner variants: one kit per roster id, in OUT/ID/
+    secret_file: Path | None = None
 
 
 def release_kit(options: ReleaseCommand) -> object:
@@ -315,7 +349,22 @@ def release_kit(options: ReleaseCommand) -> object:
     unknown = sorted(set(options.names) - {e.name for e in exercises})
     if unknown:
         raise UsageError(f"unknown exercise {unknown[0]!r}")
-    return release(exercises, options.out, feedback=options.feedback, reveal=options.reveal_quiz, seed=options.seed)
+    if options.roster is None and options.secret_file is None:
+        return release(exercises, options.out, feedback=options.feedback, reveal=options.reveal_quiz,
+                       seed=options.seed)
+    from .lms.files import read_roster
+    from .variants import check_roster_ids
+
+    if options.roster is None or options.secret_file is None:
+        raise UsageError("per-learner kits need both --roster roster.csv and --secret-file KEY")
+    secret = read_secret(options.secret_file)
+    assert secret is not None
+    if not options.roster.is_file():
+        raise UsageError(f"no roster at {options.roster}")
+    people = read_roster(options.roster)
+    learners = check_roster_ids([(p.id, p.line) for p in people], str(options.roster))
+    return release(exercises, options.out, feedback=options.feedback, reveal=options.reveal_quiz,
+                   seed=options.seed, learners=learners, secret=secret)
 
 
 @dataclass(frozen=True)

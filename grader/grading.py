@@ -7,6 +7,7 @@ answer sheet...) and which checker judges each item.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,51 @@ def grade_file(path: str | Path, exercise: Exercise, limits: Limits | None = Non
         import_error=handed.import_error,
         notes=handed.notes + review_notes,
     )
+
+
+# --- per-learner variants (issue 12): grade a file on the instance of the learner it belongs to ---
+
+
+def _zeroed(res: ExerciseResult, message: str, diagnosis: str) -> ExerciseResult:
+    items = tuple(dataclasses.replace(i, points=0.0, status="failed", feedback=message, diagnosis=diagnosis,
+                                      details=(message,)) for i in res.items)
+    return dataclasses.replace(res, items=items, notes=(*res.notes, message))
+
+
+def grade_variant_file(path: str | Path, exercise: Exercise, learner: str | None, secret: bytes | None,
+                       limits: Limits | None = None, runner: Runner | None = None) -> ExerciseResult:
+    """Grade ``path`` on its learner's instance of ``exercise`` (exercises without variants: as ``grade_file``).
+
+    The learner is ``learner`` (a batch layout's name, ``--learner``) or else the
+    file's authenticated ``# grader-variant:`` line. A line that does not
+    authenticate, or that names another learner than ``learner``, zeroes every
+    item with a message saying so: the file was not written for this variant.
+    """
+    from .catalogue import bind
+    from .variants import fold_id, instance, read_id_line, verify
+
+    if not exercise.parameters:
+        return grade_file(path, exercise, limits, runner)
+    if secret is None:
+        raise UsageError(f"exercise {exercise.name} has per-learner variants: pass --secret-file KEY (the file "
+                         f"grader release --roster used)")
+    path = Path(path)
+    try:  # only the id line is read here; grade_file reads (and refuses) the file as usual
+        claim = read_id_line(path.read_bytes()[:MAX_SUBMISSION_BYTES].decode("utf-8", "replace"))
+    except OSError:
+        claim = None
+    if learner is None and claim is None:
+        raise UsageError(f"{path.name} has no '# grader-variant:' line and no learner was named: pass "
+                         f"--learner ID to grade it on that learner's variant")
+    who = fold_id(learner) if learner is not None else claim[0] if claim else ""
+    res = grade_file(path, bind(exercise, instance(exercise.parameters, who, exercise.name, secret)), limits,
+                     runner)
+    res = dataclasses.replace(res, notes=(*res.notes, f"graded on the variant of learner {who}"))
+    if claim is not None and not verify(claim[0], claim[1], exercise.name, secret):
+        return _zeroed(res, f"forged variant line: the file's '# grader-variant: {claim[0]}' line does not "
+                            f"authenticate (grader release did not write it), so it counts for no variant",
+                       "variant_forged")
+    if claim is not None and claim[0] != who:
+        return _zeroed(res, f"another learner's variant: this file was written for {claim[0]}'s numbers, "
+                            f"not {who}'s, so its items score zero", "variant_other_learner")
+    return res

@@ -28,7 +28,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,22 +87,51 @@ class Released:
     bytes: int
 
 
+def _kit_files(ex: Exercise, seed: int, feedback: str, reveal: bool) -> list[tuple[str, str]]:
+    """The template and the check bundle of ``ex`` (a variant: its learner's numbers and id line)."""
+    template = ex.template.read_text(encoding="utf-8")
+    bundle = bundle_for(ex, seed, feedback, reveal)
+    if ex.variant is not None and ex.secret is not None:
+        from .variants import id_line, render_template
+
+        template = render_template(template, ex.variant, id_line(ex.variant.learner, ex.name, ex.secret))
+    return [(ex.template.name, template), (ex.name + BUNDLE_SUFFIX, json.dumps(bundle, ensure_ascii=False,
+                                                                                indent=1))]
+
+
 def release(exercises: Sequence[Exercise], out: Path, *, feedback: str = "hints", reveal: bool = False,
-            seed: int | None = None) -> Released:
-    """Write the learner kit for ``exercises`` into ``out``: every bundle is built before any file is written."""
+            seed: int | None = None, learners: Sequence[str] = (), secret: bytes | None = None) -> Released:
+    """Write the learner kit for ``exercises`` into ``out``: every bundle is built before any file is written.
+
+    With ``learners`` (and the variants' ``secret``) one kit per learner goes into ``out/ID/``; exercises with
+    per-learner variants state that learner's numbers there. Without them, such exercises are refused.
+    """
+    from .catalogue import bind
+    from .variants import instance
+
     if feedback not in FEEDBACK_LEVELS:
         raise UsageError(f"--feedback must be one of {', '.join(FEEDBACK_LEVELS)}")
     seed = seed if seed is not None else secrets.randbits(31) + 1  # never the instructor's own seeds
     contents: list[tuple[str, str]] = []
-    for ex in exercises:
-        contents.append((ex.template.name, ex.template.read_text(encoding="utf-8")))
-        contents.append((ex.name + BUNDLE_SUFFIX,
-                         json.dumps(bundle_for(ex, seed, feedback, reveal), ensure_ascii=False, indent=1)))
+    if not learners:
+        varying = [ex.name for ex in exercises if ex.parameters]
+        if varying:
+            raise UsageError(f"exercise {varying[0]} has per-learner variants: release it with --roster "
+                             f"roster.csv --secret-file KEY (one kit per learner)")
+        for ex in exercises:
+            contents += _kit_files(ex, seed, feedback, reveal)
+    for learner in learners:
+        assert secret is not None
+        for ex in exercises:
+            bound = ex if not ex.parameters else \
+                replace(bind(ex, instance(ex.parameters, learner, ex.name, secret)), secret=secret)
+            contents += [(f"{learner}/{name}", text) for name, text in _kit_files(bound, seed, feedback, reveal)]
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, text in contents:  # each file appears whole (written beside, then renamed)
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=".kit-")
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=(out / name).parent, prefix=".kit-")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, out / name)

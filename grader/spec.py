@@ -491,10 +491,14 @@ class ExerciseInfo:
     title: str
     order: int = 100
     summary: str = ""
+    #: per-learner variants: parameter -> (low, high) integers or a list of choices (see grader.variants)
+    variants: tuple[tuple[str, Any], ...] = ()
 
 
-def exercise(title: str, order: int = 100, summary: str = "") -> ExerciseInfo:
-    """Declare an exercise's title and its place in the course."""
-    return ExerciseInfo(title, order, summary)
+def exercise(title: str, order: int = 100, summary: str = "",
+             variants: Mapping[str, Any] | None = None) -> ExerciseInfo:
+    """Declare an exercise's title and its place in the course; ``variants`` opts in to per-learner numbers
+    (the reference file's ``grader_items(**values)`` then builds the items of one learner's instance)."""
+    return ExerciseInfo(title, order, summary, tuple((variants or {}).items()))
 
 

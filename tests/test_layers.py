@@ -18,7 +18,7 @@ START = ("grader.checks", "grader.equivalence", "grader.numeric", "grader.gradch
          "grader.encoding", "grader.runtypes", "grader.equivalence_values", "grader.known_functions",
          "grader.parsing", "grader.reading", "grader.evaluate", "grader.sampling", "grader.results", "grader.spec",
          "grader.errors", "grader.static_scan", "grader.networks", "grader.notebooks", "grader.roster",
-         "grader.overrides", "grader.lms.matching")
+         "grader.overrides", "grader.lms.matching", "grader.variants")
 FORBIDDEN = {
     "sandbox": "grader.sandbox",
     "forkserver": "grader.forkserver",
