@@ -260,3 +260,13 @@ def test_a_bundle_for_another_exercise_through_the_cli_is_one_line_and_exit_2(ki
     assert done.returncode == 2, done.stdout
     assert "check bundle of exercise gradients, not derivatives" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r.json").exists()
+
+
+def test_a_wrong_answer_the_values_cannot_diagnose_says_the_grade_will(kit, tmp_path):
+    sub = tmp_path / "derivatives.py"
+    sub.write_text((ROOT / "solutions" / "derivatives.py").read_text() + "\n\ndef d_exp(x):\n    return x**3\n")
+    done = _grader("check", str(sub), "--kit", str(kit), "--sandbox", "rlimits", "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stderr
+    test = next(t for t in json.loads((tmp_path / "r.json").read_text())["tests"] if t["name"].startswith("d_exp"))
+    assert test["score"] == 0
+    assert "cannot be told from the kit's values: the grade after you submit names it" in test["output"]

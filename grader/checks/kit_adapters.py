@@ -149,8 +149,9 @@ def _check_component(item_name: str, comp: Mapping[str, Any], answer: Any, float
     found = ev.diagnose_values(checked.values, samples, comp) if len(checked.values) == len(samples) else None
     if found is not None:
         return "failed", label + found[1], found[0], list(checked.values), verdict.points_checked
-    return "failed", label + f"not equal to the expected expression: {verdict.evidence}", "not_equivalent", \
-        list(checked.values), verdict.points_checked
+    why = (f"not equal to the expected expression: {verdict.evidence} (which mistake it is cannot be told from "
+           f"the kit's values: the grade after you submit names it when it can)")
+    return "failed", label + why, "not_equivalent", list(checked.values), verdict.points_checked
 
 
 def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, exercise: str,
