@@ -52,33 +52,39 @@ def write_text(path: Path, text: str) -> None:
 
 
 @dataclass(frozen=True)
-class GradeOptions:
-    """``grader grade``: one submission, the reports to write, the limits."""
+class ReportOptions:
+    """What ``grader grade`` and ``grader check`` share: the submission, the reports to write, the limits."""
 
     file: Path
     exercise: str | None = None
     json_path: Path | None = None
-    json_format: JsonFormat = "gradescope"
     junit_path: Path | None = None
     fail_under: float | None = None
     classroom: bool = False
     html_path: Path | None = None
-    show_solutions: bool = False
     quiet: bool = False
     timeout: float = 10.0
     sandbox: SandboxMode = "auto"
-    catalog: Path | None = None
-    #: full (with the reference answers), hints, score; None: as before (everything but the answers)
-    feedback: FeedbackLevel | None = None
-    #: per-learner variants: whose instance the file is graded on, and the key they were released with
-    learner: str | None = None
-    secret_file: Path | None = None
 
     @property
     def limits(self) -> Limits:
         from .runtypes import Limits
 
         return Limits(wall_seconds=self.timeout, sandbox=self.sandbox)
+
+
+@dataclass(frozen=True)
+class GradeOptions(ReportOptions):
+    """``grader grade``: one submission graded with the course's references."""
+
+    json_format: JsonFormat = "gradescope"
+    show_solutions: bool = False
+    catalog: Path | None = None
+    #: full (with the reference answers), hints, score; None: as before (everything but the answers)
+    feedback: FeedbackLevel | None = None
+    #: per-learner variants: whose instance the file is graded on, and the key they were released with
+    learner: str | None = None
+    secret_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -368,20 +374,10 @@ def release_kit(options: ReleaseCommand) -> object:
 
 
 @dataclass(frozen=True)
-class CheckOptions:
-    """``grader check``: a learner's self-check against the kit; the report options of ``grader grade``."""
+class CheckOptions(ReportOptions):
+    """``grader check``: a learner's self-check against the kit, with the report options of ``grader grade``."""
 
-    file: Path
     kit: Path | None = None
-    exercise: str | None = None
-    json_path: Path | None = None
-    junit_path: Path | None = None
-    fail_under: float | None = None
-    classroom: bool = False
-    html_path: Path | None = None
-    quiet: bool = False
-    timeout: float = 10.0
-    sandbox: SandboxMode = "auto"
 
 
 def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, str]:
@@ -392,7 +388,6 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
     from .kit import BUNDLE_SUFFIX, check_file, find_bundle, load_bundle
     from .render import classroom, gradescope, html, junit
     from .render.kit import apply_feedback, summary_line
-    from .runtypes import Limits
 
     if options.classroom and not environ.get("GITHUB_OUTPUT"):
         raise UsageError(classroom.NO_OUTPUT)
@@ -402,7 +397,7 @@ def check(options: CheckOptions, environ: Mapping[str, str]) -> tuple[Graded, st
         bundle = load_bundle(found, options.exercise or found.name[: -len(BUNDLE_SUFFIX)])
         if not options.file.exists():
             raise UsageError(f"no such file: {options.file}")
-        done = check_file(options.file, bundle, Limits(wall_seconds=options.timeout, sandbox=options.sandbox))
+        done = check_file(options.file, bundle, options.limits)
     except UsageError as exc:
         classroom.write_github_problem(str(exc), 0.0, environ, options.classroom)
         raise
