@@ -46,7 +46,8 @@ def start_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[
     address = f"tcp://127.0.0.1:{port}"
     procs = []
     commands = [["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]]
-    commands += [["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"]] * workers
+    commands += [["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard",
+                  "--preload", "grader.cluster"]] * workers
     for i, args in enumerate(commands):
         with open(logs / f"dask-{i}.log", "wb") as log:
             procs.append(subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log,

@@ -12,6 +12,12 @@ per worker by :class:`GraderPlugin`, never per task. What travels:
   files); the result comes back as JSON with its rendered HTML report, and the
   coordinator writes both, as it does for the local pool.
 
+A task grades a few submissions, not one: a Dask task costs about 10 ms of CPU
+between client, scheduler and worker (measured on a 2-core machine), a tenth of
+grading one submission, so each task carries up to :data:`MAX_CHUNK` of them
+while many are waiting, and fewer towards the end so that no worker is left
+with a long last task while the others idle.
+
 Faults: a worker that dies mid-task has its tasks retried elsewhere by Dask;
 after ``distributed.scheduler.allowed-failures`` deaths Dask gives up on a task
 (``KilledWorker``) and the batch grades it again alone: if it kills a worker
@@ -57,6 +63,10 @@ from .runtypes import Limits
 
 _Payload = tuple[str, str, str]
 _Remote = tuple[str, str, str, str]  # result JSON, start time, HTML report ('' if it failed), report problem
+_Job = tuple[str, str, bytes, str]  # exercise, file name, the file's bytes, its path as the batch names it
+MAX_CHUNK = 8  # submissions per Dask task while many wait: the task's own cost is then ~1% of grading them
+KEPT_CATALOGUES = 8  # catalogue copies a worker keeps unpacked for the batches it serves
+WORKER_CHECK_SECONDS = 1.0  # how often the coordinator asks the scheduler whether any worker is left
 logger = logging.getLogger("grader.cluster")
 
 
@@ -174,6 +184,9 @@ class GraderPlugin(WorkerPlugin):
             scratch = Path(tempfile.mkdtemp(prefix="grader-", dir=getattr(worker, "local_directory", None)))
             _STATE = _WorkerState(self.limits, runner, close, scratch, {})
         if self.catalogue.digest not in _STATE.catalogues:
+            while len(_STATE.catalogues) >= KEPT_CATALOGUES:  # a long-lived worker: forget the oldest copy
+                shutil.rmtree(_STATE.scratch / f"catalogue-{next(iter(_STATE.catalogues))[:16]}", ignore_errors=True)
+                del _STATE.catalogues[next(iter(_STATE.catalogues))]
             try:
                 _STATE.catalogues[self.catalogue.digest] = self.catalogue.unpack(_STATE.scratch)
             except GraderError as exc:
@@ -181,12 +194,24 @@ class GraderPlugin(WorkerPlugin):
                 raise WorkerRefused(f"the catalogue cannot be loaded there: {exc}") from None
 
     def teardown(self, worker: Any) -> None:
-        """Stop this worker's fork server."""
+        """Stop this worker's fork server when the worker closes; a plugin replaced by the next batch's
+        keeps it (and the catalogues unpacked so far), so a worker pays its sandbox's start once."""
         global _STATE  # noqa: PLW0603 - see setup
-        if _STATE is not None:
+        closing = str(getattr(worker, "status", "")).rpartition(".")[2] in ("closing", "closed",
+                                                                            "closing_gracefully", "failed")
+        if _STATE is not None and closing:
             _STATE.close()
             shutil.rmtree(_STATE.scratch, ignore_errors=True)
             _STATE = None
+
+
+def dask_setup(worker: Any) -> None:
+    """``dask worker --preload grader.cluster``: import the grading code and compile the report templates when
+    the worker starts, so its first batch does not wait for them (the rest is set up by :class:`GraderPlugin`)."""
+    from . import checks  # noqa: F401 - imports every checker and the symbolic engine
+    from .render import html
+
+    html.environment()
 
 
 def _shut_down(worker: Any, why: str) -> None:
@@ -217,12 +242,19 @@ def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str) -> _Rem
     return result_to_json(result), began, page, problem
 
 
-def grade_task(digest: str, exercise: str, name: str, data: bytes, relpath: str) -> _Remote:
-    """The Dask task: grade with the catalogue ``digest`` names, or send the task elsewhere if it is not here."""
+def grade_task(digest: str, jobs: list[_Job]) -> list[_Remote | str]:
+    """The Dask task: grade each job with the catalogue ``digest`` names (or send the task elsewhere if it is
+    not here); a job the grader failed on comes back as the failure's text, and the others are kept."""
     st = _STATE
     if st is None or digest not in st.catalogues:  # a refused worker, or one set up for another catalogue
         raise Reschedule()
-    return grade_submission(st.catalogues[digest][exercise], name, data, relpath)
+    done: list[_Remote | str] = []
+    for exercise, name, data, relpath in jobs:
+        try:
+            done.append(grade_submission(st.catalogues[digest][exercise], name, data, relpath))
+        except Exception as exc:
+            done.append(f"{type(exc).__name__}: {exc}")
+    return done
 
 
 # ---------------------------------------------------------------- coordinator side
@@ -285,13 +317,8 @@ class DaskExecutor:
         """The cluster grades as many at once as its accepted workers have threads (``--jobs`` is not used)."""
         return self.threads
 
-    def _local(self, sub: Submission) -> _Payload | None:
-        """A file too large or unreadable here is graded here (it is refused before any learner code runs)."""
-        try:
-            if sub.path.stat().st_size <= MAX_SUBMISSION_BYTES:
-                return None
-        except OSError:
-            pass
+    def _here(self, sub: Submission) -> _Payload:
+        """Grade a file too large or unreadable on this machine (it is refused before any learner code runs)."""
         result = grade_path(self.exercises[sub.exercise], str(sub.path), sub.relpath, self.limits, None)
         return self._deliver(sub, (result_to_json(result), now(), _render(result), ""))
 
@@ -305,10 +332,26 @@ class DaskExecutor:
                 problem = f"report not written: {exc}"
         return text, began, problem
 
-    def _submit(self, client: Client, sub: Submission) -> distributed.Future:
-        data = sub.path.read_bytes()
-        return client.submit(grade_task, self.copy.digest, sub.exercise, sub.path.name, data, sub.relpath,
-                             key=f"grade-{sub.exercise}-{uuid.uuid4().hex}", pure=False)
+    def _submit(self, client: Client, jobs: list[_Job]) -> distributed.Future:
+        return client.submit(grade_task, self.copy.digest, jobs, key=f"grade-{uuid.uuid4().hex}", pure=False)
+
+    def _take(self, waiting: deque[Submission], jobs: int) -> tuple[list[tuple[Submission, _Job]],
+                                                                   list[tuple[Submission, _Payload]]]:
+        """The next task's submissions, taken from ``waiting``: up to MAX_CHUNK while many wait, tapering to one
+        at the end; and those met on the way that are graded here (too large, or gone since discovery)."""
+        size = max(1, min(MAX_CHUNK, len(waiting) // (4 * jobs)))
+        chunk: list[tuple[Submission, _Job]] = []
+        here: list[tuple[Submission, _Payload]] = []
+        while waiting and len(chunk) < size:
+            sub = waiting.popleft()
+            try:
+                if sub.path.stat().st_size <= MAX_SUBMISSION_BYTES:
+                    chunk.append((sub, (sub.exercise, sub.path.name, sub.path.read_bytes(), sub.relpath)))
+                    continue
+            except OSError:  # gone or unreadable since discovery
+                pass
+            here.append((sub, self._here(sub)))
+        return chunk, here
 
     def _starved(self, client: Client, since: float | None) -> float | None:
         """When the cluster was left without a worker (None while it has one); ClusterLost once none came back
@@ -339,29 +382,25 @@ class DaskExecutor:
         return since
 
     def stream(self, todo: Iterable[Submission], jobs: int) -> Iterator[tuple[Submission, _Payload | None]]:
-        """Grade ``todo`` with at most ``2 * jobs`` tasks queued; a task Dask gave up on is a suspect."""
+        """Grade ``todo`` with at most ``2 * jobs`` tasks queued; a task Dask gave up on makes each of its
+        submissions a suspect (graded again alone)."""
         client = self.client
         assert client is not None
         waiting: deque[Submission] = deque(todo)
-        window: dict[distributed.Future, Submission] = {}
+        window: dict[distributed.Future, list[Submission]] = {}
         finished: queue.SimpleQueue[distributed.Future] = queue.SimpleQueue()  # filled by the client's thread
         down: float | None = None
         starved: float | None = None
+        checked = time.monotonic()
         try:
             while waiting or window:
                 while waiting and len(window) < 2 * jobs:
-                    sub = waiting.popleft()
-                    local = self._local(sub)
-                    if local is not None:
-                        yield sub, local
-                        continue
-                    try:
-                        future = self._submit(client, sub)
-                    except OSError:  # the file went away since discovery: graded (as unreadable) here
-                        yield sub, self._local(sub)
-                        continue
-                    window[future] = sub
-                    future.add_done_callback(finished.put)
+                    chunk, here = self._take(waiting, jobs)
+                    yield from here
+                    if chunk:
+                        future = self._submit(client, [job for _, job in chunk])
+                        window[future] = [sub for sub, _ in chunk]
+                        future.add_done_callback(finished.put)
                 if not window:
                     continue
                 done = []
@@ -370,19 +409,26 @@ class DaskExecutor:
                     while True:
                         done.append(finished.get_nowait())
                 down = self._lost(client, down)
-                starved = self._starved(client, starved)
+                if not done or time.monotonic() - checked > WORKER_CHECK_SECONDS:
+                    starved, checked = self._starved(client, starved), time.monotonic()
                 for fut in done:
-                    sub = window.pop(fut)
+                    subs = window.pop(fut)
                     if fut.status == "finished":
-                        yield sub, self._deliver(sub, fut.result())
+                        for sub, remote in zip(subs, fut.result(), strict=True):
+                            if isinstance(remote, str):
+                                self.log(f"{sub.relpath}: a Dask worker failed on it: {remote}")
+                                yield sub, None
+                            else:
+                                yield sub, self._deliver(sub, remote)
                     elif fut.status == "cancelled":  # the scheduler forgot it: lost, or send it again
                         self._lost(client, down, now_lost=True)
-                        waiting.appendleft(sub)
+                        waiting.extendleft(reversed(subs))
                     else:
                         exc = fut.exception()
-                        if not isinstance(exc, KilledWorker):
-                            self.log(f"{sub.relpath}: a Dask worker failed on it: {type(exc).__name__}: {exc}")
-                        yield sub, None
+                        for sub in subs:
+                            if not isinstance(exc, KilledWorker):
+                                self.log(f"{sub.relpath}: a Dask worker failed on it: {type(exc).__name__}: {exc}")
+                            yield sub, None
         finally:
             for fut in window:
                 fut.cancel()

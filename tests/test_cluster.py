@@ -322,7 +322,7 @@ def test_the_catalogue_copy_is_named_by_its_content_and_refuses_a_tampered_copy(
 def test_a_task_for_a_catalogue_this_worker_does_not_hold_is_sent_elsewhere(monkeypatch):
     monkeypatch.setattr(cluster, "_STATE", None)
     with pytest.raises(distributed.Reschedule):
-        cluster.grade_task("0" * 64, "derivatives", "derivatives.py", b"", "a/derivatives.py")
+        cluster.grade_task("0" * 64, [("derivatives", "derivatives.py", b"", "a/derivatives.py")])
 
 
 @needs_dask
@@ -344,3 +344,101 @@ def test_a_batch_whose_every_worker_is_gone_stops_instead_of_waiting_forever(das
     assert time.monotonic() - started < 120
     kept = grades(tmp_path / "out")
     assert 2 <= len(kept) < 12  # what was graded before the worker died is kept for the resume
+
+
+@needs_dask
+def test_tasks_carry_several_submissions_while_many_wait_and_one_at_the_end(tmp_path):
+    from collections import deque
+
+    from grader.grading import MAX_SUBMISSION_BYTES
+    from grader.layouts import Submission
+
+    exercises = {e.name: e for e in load_catalogue(CATALOGUE)}
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=2),
+                                    lambda m: None)
+    subs = []
+    for i in range(100):
+        path = tmp_path / f"l{i:02d}" / "derivatives.py"
+        path.parent.mkdir()
+        path.write_text(f"# {i}\n" + ("#" * (MAX_SUBMISSION_BYTES + 1) if i == 50 else ""))
+        subs.append(Submission(f"l{i:02d}", "derivatives", path, f"l{i:02d}/derivatives.py", "", path.stat().st_size))
+    waiting = deque(subs)
+    sizes, here = [], []
+    while waiting:
+        chunk, graded_here = executor._take(waiting, 2)
+        sizes.append(len(chunk))
+        here += graded_here
+        assert all(job == (s.exercise, "derivatives.py", s.path.read_bytes(), s.relpath) for s, job in chunk)
+    assert sizes[0] == cluster.MAX_CHUNK and sizes[-4:] == [1, 1, 1, 1]
+    assert sizes == sorted(sizes, reverse=True) and sum(sizes) == 99
+    assert [s.learner for s, _ in here] == ["l50"]  # too large to send: refused on this machine
+    assert f"submissions are limited to {MAX_SUBMISSION_BYTES} bytes" in here[0][1][0]
+
+
+@needs_dask
+def test_a_grader_failure_on_one_submission_of_a_task_spares_the_others(monkeypatch, tmp_path):
+    state = cluster._WorkerState(batch.BatchOptions(tmp_path, jobs=1).limits, None, lambda: None, tmp_path,
+                                 {"d" * 64: {"derivatives": object()}})
+    monkeypatch.setattr(cluster, "_STATE", state)
+
+    def grade(ex, name, data, relpath):
+        if data == b"boom":
+            raise RuntimeError("the grader broke")
+        return ("{}", "now", "<html>", "")
+
+    monkeypatch.setattr(cluster, "grade_submission", grade)
+    jobs = [("derivatives", "derivatives.py", data, f"{i}/derivatives.py") for i, data in enumerate([b"a", b"boom", b"c"])]
+    got = cluster.grade_task("d" * 64, jobs)
+    assert got[0] == got[2] == ("{}", "now", "<html>", "")
+    assert got[1] == "RuntimeError: the grader broke"
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_preloaded_worker_keeps_its_sandbox_from_one_batch_to_the_next(dask_cluster, tmp_path, local_reference):
+    class_dir, expected = local_reference
+    address = dask_cluster.start_scheduler()
+    dask_cluster.start_worker("kept", nanny=False, preload="from grader.cluster import dask_setup\n")
+    dask_cluster.wait_for_workers(1)
+
+    def sandbox_of_the_worker() -> list[object]:
+        with distributed.Client(address, timeout=60, set_as_default=False) as client:
+            return list(client.run(lambda: (id(cluster._STATE), sorted(cluster._STATE.catalogues))).values())
+
+    run(class_dir, tmp_path / "first", address)
+    first = sandbox_of_the_worker()
+    outcome = run(class_dir, tmp_path / "second", address)
+    assert not outcome.run.problems and grades(tmp_path / "second") == expected
+    assert sandbox_of_the_worker() == first and len(first) == 1
+
+
+@needs_dask
+def test_a_worker_keeps_its_last_catalogues_and_stops_its_sandbox_only_when_it_closes(monkeypatch, tmp_path):
+    closed = []
+    monkeypatch.setattr(cluster, "_STATE", None)
+    monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: closed.append(limits)))
+    worker = type("FakeWorker", (), {"local_directory": str(tmp_path), "status": "Status.running"})()
+    base = cluster.CatalogueCopy.of(CATALOGUE)
+    copies = []
+    for i in range(cluster.KEPT_CATALOGUES + 1):
+        files = (*base.files, (f"exercises/notes-{i}.txt", b"another edition"))
+        copies.append(cluster.CatalogueCopy(cluster.CatalogueCopy._digest(files), files))
+    limits = batch.BatchOptions(tmp_path, jobs=1).limits
+    for copy in copies:
+        plugin = cluster.GraderPlugin(grader_version(), limits, copy)
+        plugin.setup(worker)
+        plugin.teardown(worker)  # replaced by the next batch's plugin: the sandbox stays
+    state = cluster._STATE
+    assert state is not None and not closed
+    assert list(state.catalogues) == [c.digest for c in copies[1:]]
+    assert not (state.scratch / f"catalogue-{copies[0].digest[:16]}").exists()
+    assert (state.scratch / f"catalogue-{copies[-1].digest[:16]}").is_dir()
+    worker.status = "Status.closing"
+    plugin.teardown(worker)
+    assert cluster._STATE is None and closed == [limits] and not state.scratch.exists()
+
+
+def grader_version() -> str:
+    import grader
+
+    return grader.__version__
