@@ -25,7 +25,7 @@ import inspect
 import json
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import sympy as sp
@@ -35,7 +35,7 @@ from .. import equivalence_values as ev
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
 from ..parsing import describe_reading
-from ..results import ItemResult, truncate
+from ..results import ItemResult, Status, truncate
 from ..runtypes import RunResult
 from ..spec import ItemSpec, Mistake, NumericItem, QuizItem, SymbolicItem, Variable
 from . import numeric, quiz
@@ -43,10 +43,23 @@ from .common import outcome_problem, result
 from .inputs import Sheet
 from .symbolic import _forbidden_nodes, _stray_variables, _type_problem, symbols_for
 
-__all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "withheld"]
+__all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "parameters_signature", "with_signature", "withheld"]
 
 #: sample points stored per expression (the feedback says how many were checked)
 POINTS = 24
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def parameters_signature(names: Sequence[str]) -> inspect.Signature:
+    """A signature of plain positional-or-keyword parameters ``names`` (a stand-in's, as the reference's)."""
+    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+
+
+def with_signature(func: _F, signature: inspect.Signature) -> _F:
+    """``func`` itself, with ``signature`` as what :func:`inspect.signature` reports for it."""
+    vars(func)["__signature__"] = signature  # inspect.signature reports this attribute when present
+    return func
 
 
 def withheld(parameters: Sequence[str]) -> Callable[..., Any]:
@@ -55,9 +68,7 @@ def withheld(parameters: Sequence[str]) -> Callable[..., Any]:
     def reference(*args: Any) -> Any:
         raise RuntimeError("the reference is not part of the learner kit")
 
-    reference.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # read by inspect.signature
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in parameters])
-    return reference
+    return with_signature(reference, parameters_signature(parameters))
 
 
 def _variables(record: Mapping[str, Any]) -> tuple[Variable, ...]:
@@ -136,7 +147,7 @@ def _pack_expression(reference: Any, variables: Sequence[Variable], mistakes: Se
 
 
 def _check_component(item_name: str, comp: Mapping[str, Any], answer: Any, floats: bool,
-                     label: str) -> tuple[str, str, str | None, list[Any], int]:
+                     label: str) -> tuple[Status, str, str | None, list[Any], int]:
     """(status, feedback, diagnosis, values, points checked) of one component against its stored values."""
     samples = _samples(comp["samples"])
     checked = ev.check_values(answer, samples, floats=floats)
@@ -168,7 +179,7 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
             authored = record["mistakes"].get(ev.fingerprint(values))
             if authored:
                 feedback, diag = authored
-        return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+        return result(item, exercise, passed=status == "passed", status=status,
                       feedback=feedback, diagnosis=diag, answer=shown,
                       evidence={"method": "values", "points_checked": n, "read_as": _reading(answer)})
     parts = _components(answer)
@@ -184,7 +195,7 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
     if len(parts) != len(comps):
         return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
                       feedback=f"{item.name} should return {len(comps)} components; yours has {len(parts)}")
-    outcomes: list[tuple[str, str, str | None, int]] = []
+    outcomes: list[tuple[Status, str, str | None, int]] = []
     values = []
     for i, (comp, part) in enumerate(zip(comps, parts)):
         label = f"component {i + 1}: "
@@ -205,7 +216,7 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
         authored = record["mistakes"].get(ev.fingerprint(values))
         if authored:
             feedback, diag = authored
-    return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+    return result(item, exercise, passed=status == "passed", status=status,
                   feedback=feedback, diagnosis=diag, answer=shown,
                   evidence={"method": "values", "points_checked": checked})
 
@@ -347,7 +358,7 @@ class NumericKit:
         def reference(*args: Any) -> Any:  # the stored output of a stored case; nothing else
             return copy.deepcopy(table[_args_key(args)])
 
-        reference.__signature__ = withheld(record["parameters"]).__signature__  # type: ignore[attr-defined]
+        with_signature(reference, parameters_signature(record["parameters"]))
         return NumericItem(name=record["name"], points=record["points"], reference=reference,
                            title=record.get("title", ""), forbid=tuple(record["forbid"]), timeout=record["timeout"],
                            cases=lambda rng: cases, rtol=record["rtol"], atol=record["atol"],
