@@ -176,9 +176,7 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
             return result(item, exercise, passed=False, diagnosis=problem[0], feedback=problem[1], answer=shown)
         status, feedback, diag, values, n = _check_component(item.name, comps[0], answer, record["floats"], "")
         if status == "failed":
-            authored = record["mistakes"].get(ev.fingerprint(values))
-            if authored:
-                feedback, diag = authored
+            feedback, diag = _authored(record, values, feedback, diag)
         return result(item, exercise, passed=status == "passed", status=status,
                       feedback=feedback, diagnosis=diag, answer=shown,
                       evidence={"method": "values", "points_checked": n, "read_as": _reading(answer)})
@@ -213,12 +211,19 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
     feedback = f"correct (checked at {checked} points)" if not bad else "; ".join(o[1] for o in bad)
     diag = None if not bad else bad[0][2]
     if status == "failed":
-        authored = record["mistakes"].get(ev.fingerprint(values))
-        if authored:
-            feedback, diag = authored
+        feedback, diag = _authored(record, values, feedback, diag)
     return result(item, exercise, passed=status == "passed", status=status,
                   feedback=feedback, diagnosis=diag, answer=shown,
                   evidence={"method": "values", "points_checked": checked})
+
+
+def _authored(record: Mapping[str, Any], values: Sequence[Any], feedback: str,
+              diag: str | None) -> tuple[str, str | None]:
+    """The authored mistake's feedback and tag when the answer's values fingerprint as one, else the given pair."""
+    authored = record["mistakes"].get(ev.fingerprint(values))
+    if authored:
+        feedback, diag = authored
+    return feedback, diag
 
 
 def _show(value: Any, limit: int = 400) -> str:
