@@ -41,6 +41,7 @@ from ..spec import ItemSpec, Mistake, NumericItem, QuizItem, SymbolicItem, Varia
 from . import numeric, quiz
 from .common import outcome_problem, result
 from .inputs import Sheet
+from .numeric_review import learner_outputs
 from .symbolic import _forbidden_nodes, _stray_variables, _type_problem, symbols_for
 
 __all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "parameters_signature", "with_signature", "withheld"]
@@ -375,15 +376,9 @@ class NumericKit:
         verdict = numeric.check(item, run, exercise)
         if verdict.status != "failed" or not record["mistakes"]:
             return verdict
-        outputs = []
-        for i in range(len(record["cases"])):
-            outcome = run.outcomes.get(f"{item.name}#{i}")
-            if outcome is None or outcome.status != "ok":
-                return verdict
-            try:
-                outputs.append(decode_value(outcome.value))
-            except DecodeError:
-                return verdict
+        outputs = learner_outputs(item, run, len(record["cases"]))
+        if outputs is None:  # a call failed or cannot be read: no fingerprint to match
+            return verdict
         found = record["mistakes"].get(_numeric_print(outputs))
         if found is None or verdict.diagnosis not in (None, "numeric_values", "numeric_shape", "numeric_length",
                                                        "numeric_type", "numeric_nonfinite", "numeric_keys",
