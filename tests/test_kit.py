@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -153,6 +154,32 @@ def _reference_texts() -> set[str]:
                     if isinstance(part, sp.Basic) and len(sp.sstr(part)) > 5:
                         texts.update({sp.sstr(part), sp.srepr(part), str(part)})
     return texts
+
+
+def test_every_stand_in_reference_reports_the_references_parameters(bundles):
+    """The kit's stand-in references cannot be run, yet inspect.signature names the reference's parameters:
+    the input reader and the static scan decide what to call from them."""
+    compared = 0
+    for ex in EXERCISES:
+        records = _records(bundles[ex.name])
+        for item in ex.items:
+            record = records[item.name]
+            if item.hidden or not record["checked"] or item.kind == "quiz" and item.answer != "expression":
+                continue
+            stand_in = kind_of(item).kit.stand_in(record)
+            assert list(inspect.signature(stand_in.reference).parameters) == \
+                list(inspect.signature(item.reference).parameters), (ex.name, item.name)
+            compared += 1
+    assert compared > 10
+    # a stage reference with no stored outputs stands in with the record's parameters
+    for ex in EXERCISES:
+        record = next((r for r in bundles[ex.name]["items"] if r.get("role") == "update"), None)
+        if record is not None:
+            bare = {**record, "functions": {k: t for k, t in record["functions"].items() if k != record["reference"]}}
+            stand_in = kind_of(next(i for i in ex.items if i.name == record["name"])).kit.stand_in(bare)
+            assert list(inspect.signature(stand_in.reference).parameters) == record["parameters"]
+            return
+    raise AssertionError("no update stage in the catalogue")
 
 
 def test_a_release_of_the_whole_curriculum_holds_no_reference(tmp_path):

@@ -25,7 +25,7 @@ import inspect
 import json
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import sympy as sp
@@ -35,18 +35,32 @@ from .. import equivalence_values as ev
 from ..encoding import decode_value, encode_value
 from ..errors import DecodeError
 from ..parsing import describe_reading
-from ..results import ItemResult, truncate
+from ..results import ItemResult, Status, truncate
 from ..runtypes import RunResult
 from ..spec import ItemSpec, Mistake, NumericItem, QuizItem, SymbolicItem, Variable
 from . import numeric, quiz
 from .common import outcome_problem, result
 from .inputs import Sheet
+from .numeric_review import learner_outputs
 from .symbolic import _forbidden_nodes, _stray_variables, _type_problem, symbols_for
 
-__all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "withheld"]
+__all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "parameters_signature", "with_signature", "withheld"]
 
 #: sample points stored per expression (the feedback says how many were checked)
 POINTS = 24
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def parameters_signature(names: Sequence[str]) -> inspect.Signature:
+    """A signature of plain positional-or-keyword parameters ``names`` (a stand-in's, as the reference's)."""
+    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+
+
+def with_signature(func: _F, signature: inspect.Signature) -> _F:
+    """``func`` itself, with ``signature`` as what :func:`inspect.signature` reports for it."""
+    vars(func)["__signature__"] = signature  # inspect.signature reports this attribute when present
+    return func
 
 
 def withheld(parameters: Sequence[str]) -> Callable[..., Any]:
@@ -55,9 +69,7 @@ def withheld(parameters: Sequence[str]) -> Callable[..., Any]:
     def reference(*args: Any) -> Any:
         raise RuntimeError("the reference is not part of the learner kit")
 
-    reference.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # read by inspect.signature
-        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in parameters])
-    return reference
+    return with_signature(reference, parameters_signature(parameters))
 
 
 def _variables(record: Mapping[str, Any]) -> tuple[Variable, ...]:
@@ -136,7 +148,7 @@ def _pack_expression(reference: Any, variables: Sequence[Variable], mistakes: Se
 
 
 def _check_component(item_name: str, comp: Mapping[str, Any], answer: Any, floats: bool,
-                     label: str) -> tuple[str, str, str | None, list[Any], int]:
+                     label: str) -> tuple[Status, str, str | None, list[Any], int]:
     """(status, feedback, diagnosis, values, points checked) of one component against its stored values."""
     samples = _samples(comp["samples"])
     checked = ev.check_values(answer, samples, floats=floats)
@@ -165,10 +177,8 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
             return result(item, exercise, passed=False, diagnosis=problem[0], feedback=problem[1], answer=shown)
         status, feedback, diag, values, n = _check_component(item.name, comps[0], answer, record["floats"], "")
         if status == "failed":
-            authored = record["mistakes"].get(ev.fingerprint(values))
-            if authored:
-                feedback, diag = authored
-        return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+            feedback, diag = _authored(record, values, feedback, diag)
+        return result(item, exercise, passed=status == "passed", status=status,
                       feedback=feedback, diagnosis=diag, answer=shown,
                       evidence={"method": "values", "points_checked": n, "read_as": _reading(answer)})
     parts = _components(answer)
@@ -184,7 +194,7 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
     if len(parts) != len(comps):
         return result(item, exercise, passed=False, diagnosis="wrong_shape", answer=shown,
                       feedback=f"{item.name} should return {len(comps)} components; yours has {len(parts)}")
-    outcomes: list[tuple[str, str, str | None, int]] = []
+    outcomes: list[tuple[Status, str, str | None, int]] = []
     values = []
     for i, (comp, part) in enumerate(zip(comps, parts)):
         label = f"component {i + 1}: "
@@ -202,12 +212,19 @@ def _judge_expression(record: Mapping[str, Any], answer: Any, item: ItemSpec, ex
     feedback = f"correct (checked at {checked} points)" if not bad else "; ".join(o[1] for o in bad)
     diag = None if not bad else bad[0][2]
     if status == "failed":
-        authored = record["mistakes"].get(ev.fingerprint(values))
-        if authored:
-            feedback, diag = authored
-    return result(item, exercise, passed=status == "passed", status=status,  # type: ignore[arg-type]
+        feedback, diag = _authored(record, values, feedback, diag)
+    return result(item, exercise, passed=status == "passed", status=status,
                   feedback=feedback, diagnosis=diag, answer=shown,
                   evidence={"method": "values", "points_checked": checked})
+
+
+def _authored(record: Mapping[str, Any], values: Sequence[Any], feedback: str,
+              diag: str | None) -> tuple[str, str | None]:
+    """The authored mistake's feedback and tag when the answer's values fingerprint as one, else the given pair."""
+    authored = record["mistakes"].get(ev.fingerprint(values))
+    if authored:
+        feedback, diag = authored
+    return feedback, diag
 
 
 def _show(value: Any, limit: int = 400) -> str:
@@ -347,7 +364,7 @@ class NumericKit:
         def reference(*args: Any) -> Any:  # the stored output of a stored case; nothing else
             return copy.deepcopy(table[_args_key(args)])
 
-        reference.__signature__ = withheld(record["parameters"]).__signature__  # type: ignore[attr-defined]
+        with_signature(reference, parameters_signature(record["parameters"]))
         return NumericItem(name=record["name"], points=record["points"], reference=reference,
                            title=record.get("title", ""), forbid=tuple(record["forbid"]), timeout=record["timeout"],
                            cases=lambda rng: cases, rtol=record["rtol"], atol=record["atol"],
@@ -359,15 +376,9 @@ class NumericKit:
         verdict = numeric.check(item, run, exercise)
         if verdict.status != "failed" or not record["mistakes"]:
             return verdict
-        outputs = []
-        for i in range(len(record["cases"])):
-            outcome = run.outcomes.get(f"{item.name}#{i}")
-            if outcome is None or outcome.status != "ok":
-                return verdict
-            try:
-                outputs.append(decode_value(outcome.value))
-            except DecodeError:
-                return verdict
+        outputs = learner_outputs(item, run, len(record["cases"]))
+        if outputs is None:  # a call failed or cannot be read: no fingerprint to match
+            return verdict
         found = record["mistakes"].get(_numeric_print(outputs))
         if found is None or verdict.diagnosis not in (None, "numeric_values", "numeric_shape", "numeric_length",
                                                        "numeric_type", "numeric_nonfinite", "numeric_keys",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import inspect
 import math
 import warnings
 import zlib
@@ -39,6 +38,7 @@ from ..results import ItemResult
 from ..runtypes import RunResult
 from ..spec import Computation, Mistake, StageItem
 from . import stage_update, stages
+from .kit_adapters import parameters_signature, with_signature
 from .stage_cases import arg_names, call_reference, cases_of, decoded, leaves
 from .stage_values import changes, finish
 
@@ -84,10 +84,6 @@ def _quiet(func: Callable[..., Any], c: Case, **override: Any) -> Any:
         return call_reference(func, c, **override)
 
 
-def _signature(names: Sequence[str]) -> inspect.Signature:
-    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
-
-
 def _table(name: str, params: Sequence[str], entries: Sequence[tuple[int, dict[str, Any], Any]],
            cases: Sequence[Case], used: list[str] | None) -> Callable[..., Any]:
     """A function named ``name`` that answers the stored output for stored arguments, and nothing else."""
@@ -102,8 +98,7 @@ def _table(name: str, params: Sequence[str], entries: Sequence[tuple[int, dict[s
         raise Withheld(name)
 
     lookup.__name__ = lookup.__qualname__ = name
-    lookup.__signature__ = _signature(params)  # type: ignore[attr-defined]  # read by inspect.signature
-    return lookup
+    return with_signature(lookup, parameters_signature(params))
 
 
 def _withheld(name: str, used: list[str]) -> Callable[..., Any]:
@@ -229,7 +224,7 @@ class StageKit:
         reference = fn(record["reference"])
         assert reference is not None
         if record["reference"] not in tables:  # an update's reference: its parameters are the stored ones
-            reference.__signature__ = _signature(record["parameters"])  # type: ignore[attr-defined]
+            with_signature(reference, parameters_signature(record["parameters"]))
         mistakes = tuple(Mistake(tables.get(f"mistake{k}") or _withheld(f"mistake{k}", []), feedback, tag)
                          for k, (feedback, tag) in enumerate(record["mistakes"]))
         follows = tuple((label, _withheld(f"follows:{label}", used)) for label in record["follows"])
