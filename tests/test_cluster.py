@@ -403,13 +403,16 @@ def test_a_preloaded_worker_keeps_its_sandbox_from_one_batch_to_the_next(dask_cl
 
     def sandbox_of_the_worker() -> list[object]:
         with distributed.Client(address, timeout=60, set_as_default=False) as client:
-            return list(client.run(lambda: (id(cluster._STATE), sorted(cluster._STATE.catalogues))).values())
+            return list(client.run(lambda dask_worker: (id(cluster._STATE), sorted(cluster._STATE.catalogues),
+                                                        dask_worker.periodic_callbacks["profile"].is_running())
+                                   ).values())
 
     run(class_dir, tmp_path / "first", address)
     first = sandbox_of_the_worker()
     outcome = run(class_dir, tmp_path / "second", address)
     assert not outcome.run.problems and grades(tmp_path / "second") == expected
     assert sandbox_of_the_worker() == first and len(first) == 1
+    assert first[0][2] is False  # the statistical profiler is stopped while the worker grades
 
 
 @needs_dask
@@ -417,7 +420,18 @@ def test_a_worker_keeps_its_last_catalogues_and_stops_its_sandbox_only_when_it_c
     closed = []
     monkeypatch.setattr(cluster, "_STATE", None)
     monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: closed.append(limits)))
-    worker = type("FakeWorker", (), {"local_directory": str(tmp_path), "status": "Status.running"})()
+    class Callback:
+        running = True
+
+        def is_running(self) -> bool:
+            return self.running
+
+        def stop(self) -> None:
+            self.running = False
+
+    callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback()}
+    worker = type("FakeWorker", (), {"local_directory": str(tmp_path), "status": "Status.running",
+                                     "periodic_callbacks": callbacks})()
     base = cluster.CatalogueCopy.of(CATALOGUE)
     copies = []
     for i in range(cluster.KEPT_CATALOGUES + 1):
@@ -430,6 +444,8 @@ def test_a_worker_keeps_its_last_catalogues_and_stops_its_sandbox_only_when_it_c
         plugin.teardown(worker)  # replaced by the next batch's plugin: the sandbox stays
     state = cluster._STATE
     assert state is not None and not closed
+    assert {name: c.running for name, c in callbacks.items()} == {"profile": False, "profile-cycle": False,
+                                                                    "heartbeat": True}
     assert list(state.catalogues) == [c.digest for c in copies[1:]]
     assert not (state.scratch / f"catalogue-{copies[0].digest[:16]}").exists()
     assert (state.scratch / f"catalogue-{copies[-1].digest[:16]}").is_dir()
