@@ -41,7 +41,7 @@ from ..spec import ItemSpec, Mistake, NumericItem, QuizItem, SymbolicItem, Varia
 from . import numeric, quiz
 from .common import outcome_problem, result
 from .inputs import Sheet
-from .numeric_review import learner_outputs
+from .numeric_review import REFINABLE, learner_outputs
 from .symbolic import _forbidden_nodes, _stray_variables, _type_problem, symbols_for
 
 __all__ = ["NUMERIC_KIT", "QUIZ_KIT", "SYMBOLIC_KIT", "parameters_signature", "with_signature", "withheld"]
@@ -380,9 +380,7 @@ class NumericKit:
         if outputs is None:  # a call failed or cannot be read: no fingerprint to match
             return verdict
         found = record["mistakes"].get(_numeric_print(outputs))
-        if found is None or verdict.diagnosis not in (None, "numeric_values", "numeric_shape", "numeric_length",
-                                                       "numeric_type", "numeric_nonfinite", "numeric_keys",
-                                                       "numeric_dtype"):
+        if found is None or verdict.diagnosis not in REFINABLE:
             return verdict
         return dataclasses.replace(verdict, feedback=found[0], diagnosis=found[1],
                                    details=verdict.details + (verdict.feedback,))

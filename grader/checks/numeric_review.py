@@ -34,8 +34,8 @@ from ..runtypes import RunResult
 from ..spec import Mistake, NumericItem
 from .diagnose import Diagnosis, diagnose_values, transposed
 
-#: verdicts this module may refine; errors, timeouts and forbidden helpers are left alone
-_REFINABLE = (None, "numeric_values", "numeric_shape", "numeric_length", "numeric_type",
+#: verdicts this module (and the kit's numeric check) may refine; errors, timeouts and forbidden helpers are left alone
+REFINABLE = (None, "numeric_values", "numeric_shape", "numeric_length", "numeric_type",
               "numeric_nonfinite", "numeric_keys", "numeric_dtype")
 
 
@@ -145,7 +145,7 @@ def review(item: NumericItem, run: RunResult, exercise: str, verdict: ItemResult
            cases: Sequence[tuple[Any, ...]]) -> ItemResult:
     """Refine ``verdict`` (judged on ``cases``) with the item's authored mistakes, convergence target and
     warning rule."""
-    if verdict.status not in ("passed", "failed") or verdict.diagnosis not in _REFINABLE:
+    if verdict.status not in ("passed", "failed") or verdict.diagnosis not in REFINABLE:
         return verdict
     outputs = learner_outputs(item, run, len(cases))
     warned = tuple(warning_lines(item, run, len(cases))) if item.no_warnings else ()
