@@ -1,7 +1,7 @@
 """Batch grading on a Dask cluster (``grader batch --scheduler tcp://HOST:8786``): both sides of it.
 
 The coordinating machine (this process) keeps the gradebook and the output
-folder; each Dask worker grades with its own fork-server sandbox, set up once
+folder; each Dask worker grades with its own fork-server sandboxes, set up once
 per worker by :class:`GraderPlugin`, never per task. What travels:
 
 - the catalogue, once per worker, inside the plugin, as a :class:`CatalogueCopy`
@@ -31,6 +31,7 @@ why and the worker shuts down.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -39,6 +40,7 @@ import os
 import queue
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -139,15 +141,92 @@ def catalogue_root(exercises: Iterable[Exercise]) -> Path:
 
 
 @dataclasses.dataclass
-class _WorkerState:
+class _Sandbox:
+    """One fork-server sandbox of a worker, used by one task at a time."""
+
     limits: Limits
     runner: Runner | None
     close: Callable[[], None]
-    scratch: Path
-    catalogues: dict[str, dict[str, Exercise]]
+
+
+class _WorkerState:
+    """What a Dask worker process keeps from task to task and batch to batch: its sandboxes (at most one per
+    grading thread in use, the idle ones kept for the next task) and the catalogue copies it has unpacked."""
+
+    def __init__(self, scratch: Path, threads: int) -> None:
+        self.scratch = scratch
+        self.keep = max(2, threads)  # idle sandboxes kept: one per thread of this worker, at least two
+        self.lock = threading.Lock()
+        self.idle: list[_Sandbox] = []
+        self.catalogues: dict[str, dict[str, Exercise]] = {}
+
+    def warm(self, limits: Limits) -> None:
+        """Start a sandbox for ``limits`` now unless one is idle, so the first task need not wait for it."""
+        with self.lock:
+            if any(box.limits == limits for box in self.idle):
+                return
+        self._put_back(_Sandbox(limits, *make_runner(limits)))
+
+    @contextlib.contextmanager
+    def sandbox(self, limits: Limits) -> Iterator[_Sandbox]:
+        """An idle sandbox for ``limits`` (started if there is none), this task's alone until it returns."""
+        with self.lock:
+            box = next((b for b in reversed(self.idle) if b.limits == limits), None)
+            if box is not None:
+                self.idle.remove(box)
+        if box is None:
+            box = _Sandbox(limits, *make_runner(limits))
+        try:
+            yield box
+        finally:
+            self._put_back(box)
+
+    def _put_back(self, box: _Sandbox) -> None:
+        with self.lock:
+            self.idle.append(box)
+            surplus, self.idle = self.idle[:-self.keep], self.idle[-self.keep:]
+        for old in surplus:  # the least recently used, under limits no task asked for lately
+            old.close()
+
+    def exercises(self, copy: CatalogueCopy) -> dict[str, Exercise]:
+        """The exercises of ``copy``, unpacked on first use; the least recently used copy beyond
+        :data:`KEPT_CATALOGUES` is forgotten (a task that needs it again unpacks it again)."""
+        with self.lock:
+            found = self.catalogues.pop(copy.digest, None)
+            if found is not None:
+                self.catalogues[copy.digest] = found
+                return found
+        found = copy.unpack(self.scratch)
+        with self.lock:
+            self.catalogues[copy.digest] = found
+            while len(self.catalogues) > KEPT_CATALOGUES:
+                oldest = next(iter(self.catalogues))
+                del self.catalogues[oldest]
+                shutil.rmtree(self.scratch / f"catalogue-{oldest[:16]}", ignore_errors=True)
+        return found
+
+    def close(self) -> None:
+        """Stop every sandbox and remove the scratch folder (the worker is closing)."""
+        with self.lock:
+            boxes, self.idle = self.idle, []
+        for box in boxes:
+            box.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 _STATE: _WorkerState | None = None  # one per Dask worker process, made by the first GraderPlugin set up there
+_STATE_LOCK = threading.Lock()
+
+
+def _worker_state(worker: Any) -> _WorkerState:
+    """This worker process's state, made on first use."""
+    global _STATE  # noqa: PLW0603 - one per worker process, shared by every batch it serves
+    with _STATE_LOCK:
+        if _STATE is None:
+            scratch = Path(tempfile.mkdtemp(prefix="grader-", dir=getattr(worker, "local_directory", None)))
+            threads = getattr(getattr(worker, "state", None), "nthreads", None) or getattr(worker, "nthreads", 1)
+            _STATE = _WorkerState(scratch, int(threads or 1))
+        return _STATE
 
 
 def check_worker(version: str, sandbox: str) -> str:
@@ -163,47 +242,39 @@ def check_worker(version: str, sandbox: str) -> str:
 
 
 class GraderPlugin(WorkerPlugin):
-    """Set up once per Dask worker: check it, start its fork-server sandbox, unpack the catalogue copy."""
+    """Set up once per Dask worker: check it, start a fork-server sandbox, unpack the catalogue copy."""
 
-    def __init__(self, version: str, limits: Limits, catalogue: CatalogueCopy) -> None:
-        self.version, self.limits, self.catalogue = version, limits, catalogue
-        self.name = f"grader-{catalogue.digest[:16]}-{limits.sandbox}"
+    def __init__(self, version: str, limits: Limits, catalogue: CatalogueCopy, name: str) -> None:
+        self.version, self.limits, self.catalogue, self.name = version, limits, catalogue, name
+        self.ready = False  # set on the worker's own copy once it has been accepted
 
     def setup(self, worker: Any) -> None:
         """Refuse (and shut down) a worker that cannot grade alike; otherwise make it ready to grade."""
-        global _STATE  # noqa: PLW0603 - one sandbox per worker process, shared by every batch it serves
         why = check_worker(self.version, self.limits.sandbox)
         if why:
             logger.error("grader: this worker is refused: %s", why)
             _shut_down(worker, why)
             raise WorkerRefused(why)
         _stop_profiler(worker)
-        if _STATE is None or _STATE.limits != self.limits:
-            if _STATE is not None:
-                _STATE.close()
-            runner, close = make_runner(self.limits)
-            scratch = Path(tempfile.mkdtemp(prefix="grader-", dir=getattr(worker, "local_directory", None)))
-            _STATE = _WorkerState(self.limits, runner, close, scratch, {})
-        if self.catalogue.digest not in _STATE.catalogues:
-            while len(_STATE.catalogues) >= KEPT_CATALOGUES:  # a long-lived worker: forget the oldest copy
-                shutil.rmtree(_STATE.scratch / f"catalogue-{next(iter(_STATE.catalogues))[:16]}", ignore_errors=True)
-                del _STATE.catalogues[next(iter(_STATE.catalogues))]
-            try:
-                _STATE.catalogues[self.catalogue.digest] = self.catalogue.unpack(_STATE.scratch)
-            except GraderError as exc:
-                _shut_down(worker, str(exc))
-                raise WorkerRefused(f"the catalogue cannot be loaded there: {exc}") from None
+        state = _worker_state(worker)
+        try:
+            state.exercises(self.catalogue)
+        except GraderError as exc:
+            _shut_down(worker, str(exc))
+            raise WorkerRefused(f"the catalogue cannot be loaded there: {exc}") from None
+        state.warm(self.limits)
+        self.ready = True
 
     def teardown(self, worker: Any) -> None:
-        """Stop this worker's fork server when the worker closes; a plugin replaced by the next batch's
-        keeps it (and the catalogues unpacked so far), so a worker pays its sandbox's start once."""
-        global _STATE  # noqa: PLW0603 - see setup
+        """Stop this worker's sandboxes when the worker closes; a plugin replaced by the next batch's keeps
+        them (and the catalogues unpacked so far), so a worker pays its sandbox's start once."""
+        global _STATE  # see _worker_state
         closing = str(getattr(worker, "status", "")).rpartition(".")[2] in ("closing", "closed",
                                                                             "closing_gracefully", "failed")
-        if _STATE is not None and closing:
-            _STATE.close()
-            shutil.rmtree(_STATE.scratch, ignore_errors=True)
-            _STATE = None
+        with _STATE_LOCK:
+            state, _STATE = (_STATE, None) if closing else (None, _STATE)
+        if state is not None:
+            state.close()
 
 
 def dask_setup(worker: Any) -> None:
@@ -212,16 +283,20 @@ def dask_setup(worker: Any) -> None:
     from . import checks  # noqa: F401 - imports every checker and the symbolic engine
     from .render import html
 
+    _stop_profiler(worker)
     html.environment()
 
 
 def _stop_profiler(worker: Any) -> None:
     """Stop the worker's statistical profiler: sampling the grading thread's stack every 10 ms slowed grading
-    by about 5% on a 2-core machine, and the profile of a grading worker serves nobody."""
+    by about 5% on a 2-core machine, and the profile of a grading worker serves nobody. The callbacks are
+    removed too, so a worker set up before it starts them (a late joiner, a restarted one) never starts them."""
+    callbacks = getattr(worker, "periodic_callbacks", None)
     for name in ("profile", "profile-cycle"):
-        callback = getattr(worker, "periodic_callbacks", {}).get(name)
-        if callback is not None and callback.is_running():
-            callback.stop()
+        callback = callbacks.pop(name, None) if isinstance(callbacks, dict) else None
+        if callback is not None:
+            if callback.is_running():
+                callback.stop()
             logger.info("grader: stopped this worker's %s callback", name)
 
 
@@ -232,18 +307,17 @@ def _shut_down(worker: Any, why: str) -> None:
         loop.call_later(0.5, lambda: asyncio.ensure_future(worker.close(nanny=True, reason=f"grader: {why}")))
 
 
-def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str) -> _Remote:
-    """Grade one submission's bytes on this worker; the result and its rendered report."""
+def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str, box: _Sandbox,
+                     scratch: Path) -> _Remote:
+    """Grade one submission's bytes in ``box``; the result and its rendered report."""
     from .render import html
 
-    st = _STATE
-    assert st is not None
     began = now()
-    folder = Path(tempfile.mkdtemp(dir=st.scratch))
+    folder = Path(tempfile.mkdtemp(dir=scratch))
     try:
         path = folder / name
         path.write_bytes(data)
-        result = grade_path(ex, str(path), relpath, st.limits, st.runner)
+        result = grade_path(ex, str(path), relpath, box.limits, box.runner)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     try:
@@ -253,18 +327,32 @@ def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str) -> _Rem
     return result_to_json(result), began, page, problem
 
 
-def grade_task(digest: str, jobs: list[_Job]) -> list[_Remote | str]:
-    """The Dask task: grade each job with the catalogue ``digest`` names (or send the task elsewhere if it is
-    not here); a job the grader failed on comes back as the failure's text, and the others are kept."""
+def _ready_plugin(name: str) -> GraderPlugin | None:
+    """This worker's plugin ``name`` if it was set up and accepted here (None: refused, or never set up)."""
+    try:
+        worker = distributed.get_worker()
+    except ValueError:  # not inside a Dask worker
+        return None
+    plugin = worker.plugins.get(name)
+    return plugin if isinstance(plugin, GraderPlugin) and plugin.ready else None
+
+
+def grade_task(name: str, jobs: list[_Job]) -> list[_Remote | str]:
+    """The Dask task: grade each job with the catalogue and limits of the batch's plugin ``name`` (or send the
+    task elsewhere if that plugin was not accepted here); a job the grader failed on comes back as the
+    failure's text, and the others are kept."""
+    plugin = _ready_plugin(name)
     st = _STATE
-    if st is None or digest not in st.catalogues:  # a refused worker, or one set up for another catalogue
+    if plugin is None or st is None:  # a refused worker, or one that joined without the batch's plugin
         raise Reschedule()
+    exercises = st.exercises(plugin.catalogue)
     done: list[_Remote | str] = []
-    for exercise, name, data, relpath in jobs:
-        try:
-            done.append(grade_submission(st.catalogues[digest][exercise], name, data, relpath))
-        except Exception as exc:
-            done.append(f"{type(exc).__name__}: {exc}")
+    with st.sandbox(plugin.limits) as box:
+        for exercise, file_name, data, relpath in jobs:
+            try:
+                done.append(grade_submission(exercises[exercise], file_name, data, relpath, box, st.scratch))
+            except Exception as exc:
+                done.append(f"{type(exc).__name__}: {exc}")
     return done
 
 
@@ -285,6 +373,7 @@ class DaskExecutor:
         self.client: Client | None = None
         self.threads = 0
         self.copy = CatalogueCopy.of(catalogue_root(exercises.values()))
+        self.plugin = f"grader-{self.copy.digest[:16]}-{uuid.uuid4().hex[:12]}"  # this batch's, removed after it
 
     def __enter__(self) -> DaskExecutor:
         try:
@@ -300,6 +389,9 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         if self.client is not None:
+            if self.client.status == "running":  # the workers keep their sandboxes; the plugin goes
+                with contextlib.suppress(Exception):
+                    self.client.unregister_worker_plugin(self.plugin)
             with contextlib.suppress(Exception):
                 self.client.close(timeout=5)
             self.client = None
@@ -317,7 +409,7 @@ class DaskExecutor:
         for addr, why in sorted(refused.items()):
             self.log(f"refused Dask worker {addr}: {why}")
         with contextlib.suppress(WorkerRefused):  # raised for a worker refused above: it shuts itself down
-            client.register_plugin(GraderPlugin(grader.__version__, self.limits, self.copy))
+            client.register_plugin(GraderPlugin(grader.__version__, self.limits, self.copy, self.plugin))
         workers = client.scheduler_info(n_workers=-1)["workers"]
         self.threads = sum(w.get("nthreads", 1) for addr, w in workers.items() if addr not in refused)
         if not self.threads:
@@ -344,7 +436,7 @@ class DaskExecutor:
         return text, began, problem
 
     def _submit(self, client: Client, jobs: list[_Job]) -> distributed.Future:
-        return client.submit(grade_task, self.copy.digest, jobs, key=f"grade-{uuid.uuid4().hex}", pure=False)
+        return client.submit(grade_task, self.plugin, jobs, key=f"grade-{uuid.uuid4().hex}", pure=False)
 
     def _take(self, waiting: deque[Submission], jobs: int) -> tuple[list[tuple[Submission, _Job]],
                                                                    list[tuple[Submission, _Payload]]]:
@@ -424,22 +516,35 @@ class DaskExecutor:
                     starved, checked = self._starved(client, starved), time.monotonic()
                 for fut in done:
                     subs = window.pop(fut)
-                    if fut.status == "finished":
-                        for sub, remote in zip(subs, fut.result(), strict=True):
-                            if isinstance(remote, str):
-                                self.log(f"{sub.relpath}: a Dask worker failed on it: {remote}")
+                    try:
+                        remotes = None if fut.status == "cancelled" else fut.result(timeout=self.lost_seconds)
+                    except TimeoutError:
+                        remotes = []
+                    except (Exception, asyncio.CancelledError) as exc:  # Dask gave up, or the task failed
+                        if fut.status == "cancelled" or isinstance(exc, (asyncio.CancelledError,
+                                                                          concurrent.futures.CancelledError)):
+                            remotes = None
+                        else:
+                            for sub in subs:
+                                if not isinstance(exc, KilledWorker):
+                                    self.log(f"{sub.relpath}: a Dask worker failed on it: "
+                                             f"{type(exc).__name__}: {exc}")
                                 yield sub, None
-                            else:
-                                yield sub, self._deliver(sub, remote)
-                    elif fut.status == "cancelled":  # the scheduler forgot it: lost, or send it again
+                            continue
+                    if remotes is None:  # the scheduler forgot it: lost, or send it again
                         self._lost(client, down, now_lost=True)
                         waiting.extendleft(reversed(subs))
-                    else:
-                        exc = fut.exception()
-                        for sub in subs:
-                            if not isinstance(exc, KilledWorker):
-                                self.log(f"{sub.relpath}: a Dask worker failed on it: {type(exc).__name__}: {exc}")
+                        continue
+                    if not remotes:  # its result went with a worker: Dask computes it again
+                        window[fut] = subs
+                        fut.add_done_callback(finished.put)
+                        continue
+                    for sub, remote in zip(subs, remotes, strict=True):
+                        if isinstance(remote, str):
+                            self.log(f"{sub.relpath}: a Dask worker failed on it: {remote}")
                             yield sub, None
+                        else:
+                            yield sub, self._deliver(sub, remote)
         finally:
             for fut in window:
                 fut.cancel()

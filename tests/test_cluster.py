@@ -130,8 +130,9 @@ class LocalCluster:
             time.sleep(0.2)
         raise AssertionError("the scheduler did not listen within 60 s")
 
-    def start_worker(self, name: str, nanny: bool = True, preload: str = "") -> subprocess.Popen[bytes]:
-        args = ["worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard",
+    def start_worker(self, name: str, nanny: bool = True, preload: str = "",
+                     nthreads: int = 1) -> subprocess.Popen[bytes]:
+        args = ["worker", self.address, "--host", "127.0.0.1", "--nthreads", str(nthreads), "--no-dashboard",
                 "--name", name, "--nanny" if nanny else "--no-nanny"]
         if preload:
             script = self.tmp / f"preload_{name}.py"
@@ -204,15 +205,26 @@ def test_a_worker_killed_part_way_leaves_the_gradebook_of_an_uninterrupted_local
 
 @needs_dask
 @pytest.mark.slow
-def test_a_submission_that_kills_its_workers_is_charged_and_the_others_graded(dask_cluster, tmp_path):
+@pytest.mark.parametrize("chunked", [False, True], ids=["alone", "in-a-task-of-8"])
+def test_a_submission_that_kills_its_workers_is_charged_and_the_others_graded(dask_cluster, tmp_path, monkeypatch,
+                                                                             chunked):
+    sizes: list[int] = []
+    take = cluster.DaskExecutor._take
+
+    def tasks_of_8(self, waiting, jobs):  # every submission in one task: the culprit takes seven innocents down
+        chunk, here = take(self, waiting, 0.25 if chunked else jobs)
+        sizes.append(len(chunk))
+        return chunk, here
+
+    monkeypatch.setattr(cluster.DaskExecutor, "_take", tasks_of_8)
     class_dir = make_class(tmp_path / "class", 4)
     culprit = class_dir / "learner01" / "derivatives.py"
     culprit.write_text(culprit.read_text() + f"\n{KILL_MARK}\n")
     preload = ("import os\nimport grader.cluster as c\nreal = getattr(c, 'real_grade', c.grade_submission)\n"
                "c.real_grade = real\n"
-               "def killer(ex, name, data, relpath):\n"
+               "def killer(ex, name, data, relpath, *rest):\n"
                f"    if {KILL_MARK.encode()!r} in data:\n        os._exit(9)\n"
-               "    return real(ex, name, data, relpath)\n"
+               "    return real(ex, name, data, relpath, *rest)\n"
                "c.grade_submission = killer\n")
     address = dask_cluster.start_scheduler(allowed_failures=1)
     dask_cluster.start_worker("a", preload=preload)
@@ -224,6 +236,7 @@ def test_a_submission_that_kills_its_workers_is_charged_and_the_others_graded(da
     charged = got[("learner01", "derivatives")]
     assert charged[4] == 0 and {item[3] for item in charged[5]} == {"crashed"}
     assert outcome.run.problems == ("learner01/derivatives.py: stopped or broke the grader's worker process",)
+    assert max(sizes) == (8 if chunked else 1)
     assert all(item[3] != "crashed" for key, row in got.items() if key[0] != "learner01" for item in row[5])
 
 
@@ -267,7 +280,8 @@ def test_losing_the_scheduler_stops_the_batch_and_a_rerun_resumes(tmp_path, loca
 @pytest.mark.skipif(isolation.bwrap_works() is not None, reason="needs bubblewrap here to refuse a worker without it")
 def test_workers_with_another_version_or_without_the_sandbox_are_refused_at_connection(dask_cluster, tmp_path,
                                                                                         monkeypatch):
-    monkeypatch.delenv("GRADER_SANDBOX", raising=False)  # the batch must ask for bwrap (CI's second pass forces rlimits)
+    # the batch must ask for bwrap (CI's second pass forces rlimits)
+    monkeypatch.delenv("GRADER_SANDBOX", raising=False)
     class_dir = make_class(tmp_path / "class", 2)
     address = dask_cluster.start_scheduler()
     dask_cluster.start_worker("good")
@@ -319,10 +333,17 @@ def test_the_catalogue_copy_is_named_by_its_content_and_refuses_a_tampered_copy(
 
 
 @needs_dask
-def test_a_task_for_a_catalogue_this_worker_does_not_hold_is_sent_elsewhere(monkeypatch):
-    monkeypatch.setattr(cluster, "_STATE", None)
-    with pytest.raises(distributed.Reschedule):
-        cluster.grade_task("0" * 64, [("derivatives", "derivatives.py", b"", "a/derivatives.py")])
+def test_a_task_for_a_batch_this_worker_was_not_accepted_for_is_sent_elsewhere(monkeypatch, tmp_path):
+    job = ("derivatives", "derivatives.py", b"", "a/derivatives.py")
+    with pytest.raises(distributed.Reschedule):  # not set up for the batch at all
+        cluster.grade_task("grader-batch", [job])
+    plugin = cluster.GraderPlugin(grader_version(), batch.BatchOptions(tmp_path, jobs=1).limits,
+                                  cluster.CatalogueCopy.of(CATALOGUE), "grader-batch")
+    worker = type("FakeWorker", (), {"plugins": {"grader-batch": plugin}})()
+    monkeypatch.setattr(distributed, "get_worker", lambda: worker)
+    monkeypatch.setattr(cluster, "_STATE", cluster._WorkerState(tmp_path, 1))
+    with pytest.raises(distributed.Reschedule):  # its plugin is there, but it refused this worker
+        cluster.grade_task("grader-batch", [job])
 
 
 @needs_dask
@@ -377,18 +398,24 @@ def test_tasks_carry_several_submissions_while_many_wait_and_one_at_the_end(tmp_
 
 @needs_dask
 def test_a_grader_failure_on_one_submission_of_a_task_spares_the_others(monkeypatch, tmp_path):
-    state = cluster._WorkerState(batch.BatchOptions(tmp_path, jobs=1).limits, None, lambda: None, tmp_path,
-                                 {"d" * 64: {"derivatives": object()}})
+    state = cluster._WorkerState(tmp_path, 1)
+    copy = cluster.CatalogueCopy("d" * 64, ())
+    state.catalogues[copy.digest] = {"derivatives": object()}
+    plugin = cluster.GraderPlugin(grader_version(), batch.BatchOptions(tmp_path, jobs=1).limits, copy, "p")
+    plugin.ready = True
     monkeypatch.setattr(cluster, "_STATE", state)
+    monkeypatch.setattr(cluster, "_ready_plugin", lambda name: plugin if name == "p" else None)
+    monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: None))
 
-    def grade(ex, name, data, relpath):
+    def grade(ex, name, data, relpath, box, scratch):
         if data == b"boom":
             raise RuntimeError("the grader broke")
         return ("{}", "now", "<html>", "")
 
     monkeypatch.setattr(cluster, "grade_submission", grade)
-    jobs = [("derivatives", "derivatives.py", data, f"{i}/derivatives.py") for i, data in enumerate([b"a", b"boom", b"c"])]
-    got = cluster.grade_task("d" * 64, jobs)
+    jobs = [("derivatives", "derivatives.py", data, f"{i}/derivatives.py")
+            for i, data in enumerate([b"a", b"boom", b"c"])]
+    got = cluster.grade_task("p", jobs)
     assert got[0] == got[2] == ("{}", "now", "<html>", "")
     assert got[1] == "RuntimeError: the grader broke"
 
@@ -401,25 +428,78 @@ def test_a_preloaded_worker_keeps_its_sandbox_from_one_batch_to_the_next(dask_cl
     dask_cluster.start_worker("kept", nanny=False, preload="from grader.cluster import dask_setup\n")
     dask_cluster.wait_for_workers(1)
 
-    def sandbox_of_the_worker() -> list[object]:
+    def the_worker() -> list[object]:
         with distributed.Client(address, timeout=60, set_as_default=False) as client:
-            return list(client.run(lambda dask_worker: (id(cluster._STATE), sorted(cluster._STATE.catalogues),
-                                                        dask_worker.periodic_callbacks["profile"].is_running())
-                                   ).values())
+            return list(client.run(lambda dask_worker: (
+                id(cluster._STATE), sorted(cluster._STATE.catalogues), [id(b) for b in cluster._STATE.idle],
+                sorted(n for n in dask_worker.periodic_callbacks if n.startswith("profile")),
+                sorted(n for n in dask_worker.plugins if n.startswith("grader-")))).values())
 
     run(class_dir, tmp_path / "first", address)
-    first = sandbox_of_the_worker()
+    first = the_worker()
     outcome = run(class_dir, tmp_path / "second", address)
     assert not outcome.run.problems and grades(tmp_path / "second") == expected
-    assert sandbox_of_the_worker() == first and len(first) == 1
-    assert first[0][2] is False  # the statistical profiler is stopped while the worker grades
+    assert the_worker() == first and len(first) == 1
+    state, catalogues, sandboxes, profiler, plugins = first[0]
+    assert len(catalogues) == 1 and len(sandboxes) == 1  # one sandbox served both batches
+    assert profiler == []  # the statistical profiler never samples a grading worker
+    assert plugins == []  # each batch took its plugin away when it ended
 
 
 @needs_dask
-def test_a_worker_keeps_its_last_catalogues_and_stops_its_sandbox_only_when_it_closes(monkeypatch, tmp_path):
-    closed = []
+@pytest.mark.slow
+def test_a_worker_with_two_threads_grades_two_at_once_each_in_its_own_sandbox(dask_cluster, tmp_path,
+                                                                              local_reference):
+    class_dir, expected = local_reference
+    address = dask_cluster.start_scheduler()
+    dask_cluster.start_worker("wide", nanny=False, nthreads=2)
+    dask_cluster.wait_for_workers(1)
+    log: list[str] = []
+    outcome = run(class_dir, tmp_path / "out", address, log=log)
+    assert not outcome.run.problems and grades(tmp_path / "out") == expected
+    assert any("1 workers, 2 threads" in line for line in log), log
+    with distributed.Client(address, timeout=60, set_as_default=False) as client:
+        idle = list(client.run(lambda: [b.limits for b in cluster._STATE.idle]).values())[0]
+    assert 1 <= len(idle) <= 2
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_worker_that_joins_while_a_batch_runs_is_set_up_and_never_profiled(dask_cluster, tmp_path):
+    address = dask_cluster.start_scheduler()
+    dask_cluster.start_worker("early", nanny=False)
+    dask_cluster.wait_for_workers(1)
+    limits = batch.BatchOptions(tmp_path, jobs=1).limits
+    with distributed.Client(address, timeout=60, set_as_default=False) as client:
+        client.register_plugin(cluster.GraderPlugin(grader_version(), limits, cluster.CatalogueCopy.of(CATALOGUE),
+                                                    "grader-running"))
+        dask_cluster.start_worker("late")  # under a nanny, as a restarted worker would be
+        client.wait_for_workers(2, timeout=90)
+        deadline = time.monotonic() + 60
+        while True:
+            got = client.run(lambda dask_worker: (
+                getattr(dask_worker.plugins.get("grader-running"), "ready", False),
+                sorted(n for n in dask_worker.periodic_callbacks if n.startswith("profile"))))
+            if all(ready for ready, _ in got.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert len(got) == 2 and all(value == (True, []) for value in got.values()), got
+
+
+@needs_dask
+def test_a_worker_keeps_its_sandboxes_and_last_catalogues_until_it_closes(monkeypatch, tmp_path):
+    import dataclasses
+
+    made: list[object] = []
+    closed: list[object] = []
+
+    def runner(limits):
+        made.append(limits)
+        return object(), lambda: closed.append(limits)
+
     monkeypatch.setattr(cluster, "_STATE", None)
-    monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: closed.append(limits)))
+    monkeypatch.setattr(cluster, "make_runner", runner)
+
     class Callback:
         running = True
 
@@ -430,28 +510,40 @@ def test_a_worker_keeps_its_last_catalogues_and_stops_its_sandbox_only_when_it_c
             self.running = False
 
     callbacks = {"profile": Callback(), "profile-cycle": Callback(), "heartbeat": Callback()}
+    profiler = callbacks["profile"]
     worker = type("FakeWorker", (), {"local_directory": str(tmp_path), "status": "Status.running",
-                                     "periodic_callbacks": callbacks})()
+                                     "periodic_callbacks": callbacks, "nthreads": 1})()
     base = cluster.CatalogueCopy.of(CATALOGUE)
     copies = []
     for i in range(cluster.KEPT_CATALOGUES + 1):
         files = (*base.files, (f"exercises/notes-{i}.txt", b"another edition"))
         copies.append(cluster.CatalogueCopy(cluster.CatalogueCopy._digest(files), files))
     limits = batch.BatchOptions(tmp_path, jobs=1).limits
-    for copy in copies:
-        plugin = cluster.GraderPlugin(grader_version(), limits, copy)
+    for i, copy in enumerate(copies):
+        plugin = cluster.GraderPlugin(grader_version(), limits, copy, f"grader-{i}")
         plugin.setup(worker)
-        plugin.teardown(worker)  # replaced by the next batch's plugin: the sandbox stays
+        assert plugin.ready
+        plugin.teardown(worker)  # the batch ended: the sandbox stays for the next one
     state = cluster._STATE
-    assert state is not None and not closed
-    assert {name: c.running for name, c in callbacks.items()} == {"profile": False, "profile-cycle": False,
-                                                                    "heartbeat": True}
+    assert state is not None and made == [limits] and not closed
+    assert sorted(callbacks) == ["heartbeat"] and not profiler.running and callbacks["heartbeat"].running
     assert list(state.catalogues) == [c.digest for c in copies[1:]]
     assert not (state.scratch / f"catalogue-{copies[0].digest[:16]}").exists()
     assert (state.scratch / f"catalogue-{copies[-1].digest[:16]}").is_dir()
+    assert "derivatives" in state.exercises(copies[0])  # asked for again: unpacked again, the oldest goes
+    assert copies[0].digest in state.catalogues and copies[1].digest not in state.catalogues
+
+    with state.sandbox(limits) as one, state.sandbox(limits) as two:  # two grading threads at once
+        assert one is not two and one.runner is not two.runner
+    assert made == [limits, limits] and not closed
+    other = dataclasses.replace(limits, wall_seconds=limits.wall_seconds * 2)
+    with state.sandbox(other) as third:
+        assert third.limits == other
+    assert made == [limits, limits, other] and closed == [limits]  # two idle kept: the least recent stopped
     worker.status = "Status.closing"
     plugin.teardown(worker)
-    assert cluster._STATE is None and closed == [limits] and not state.scratch.exists()
+    assert cluster._STATE is None and sorted(map(repr, closed)) == sorted(map(repr, made))
+    assert not state.scratch.exists()
 
 
 def grader_version() -> str:

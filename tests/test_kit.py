@@ -164,7 +164,7 @@ def test_every_stand_in_reference_reports_the_references_parameters(bundles):
         records = _records(bundles[ex.name])
         for item in ex.items:
             record = records[item.name]
-            if item.hidden or not record["checked"] or item.kind == "quiz" and item.answer != "expression":
+            if item.hidden or not record["checked"] or (item.kind == "quiz" and item.answer != "expression"):
                 continue
             stand_in = kind_of(item).kit.stand_in(record)
             assert list(inspect.signature(stand_in.reference).parameters) == \
