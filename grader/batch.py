@@ -32,6 +32,7 @@ from typing import Protocol
 
 from . import isolation
 from .batch_worker import (
+    decide,
     exercise_version,
     grade_one,
     init_worker,
@@ -205,9 +206,10 @@ class LocalPool:
             while queue or window:
                 broken = False
                 while queue and len(window) < 2 * jobs:
+                    sub = queue[0]
                     try:
-                        future = pool.submit(grade_one, queue[0].learner, queue[0].exercise, str(queue[0].path),
-                                             queue[0].relpath)
+                        future = pool.submit(grade_one, sub.learner, sub.exercise, str(sub.path), sub.relpath,
+                                             decide(self.exercises[sub.exercise], sub.learner, sub.path))
                     except BrokenProcessPool:  # a worker died after the last results came in
                         broken = True
                         break
@@ -474,9 +476,6 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     if varying and options.variant_secret is None:
         raise UsageError(f"exercise {varying[0]} has per-learner variants: pass --secret-file KEY (the file "
                          f"grader release --roster used)")
-    if varying and options.scheduler:
-        raise UsageError(f"exercise {varying[0]} has per-learner variants, which are graded on local workers "
-                         f"only: grade it without --scheduler")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
     run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log)
     # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade

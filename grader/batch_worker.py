@@ -31,10 +31,11 @@ from .checks import Runner
 from .checks.common import result as item_result
 from .errors import UsageError
 from .gradebook import now, result_to_json
-from .grading import grade_file, grade_variant_file
+from .grading import grade_file, grade_on_variant, grade_variant_file, variant_decision
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
 from .runtypes import Limits
+from .variants import VariantDecision
 
 
 def exercise_version(ex: Exercise) -> str:
@@ -150,15 +151,33 @@ def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, paren
     _STATE = _Worker(exercises, limits, runner, out, parent, close)
 
 
+def decide(ex: Exercise, learner: str, path: Path, data: bytes | None = None) -> VariantDecision | None:
+    """On the coordinating machine, which alone holds the key: the instance ``learner``'s file at ``path`` (its
+    bytes ``data`` when read already) is graded on; None without variants, or when it cannot be decided (the
+    grading then says why)."""
+    if not ex.parameters:
+        return None
+    try:
+        return variant_decision(path, ex, learner, ex.secret, data)
+    except UsageError:
+        return None
+
+
 def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Runner | None,
-               learner: str | None = None) -> ExerciseResult:
+               learner: str | None = None, decision: VariantDecision | None = None) -> ExerciseResult:
     """Grade the file at ``path`` as ``relpath``; a file the grader cannot read or fails on becomes a zero result.
 
-    Shared by the local workers and the Dask workers (:mod:`grader.cluster`), so both grade alike.
+    A variant exercise is graded on ``decision``'s instance (made by :func:`decide`), or else decides it here
+    with the exercise's key. Shared by the local workers and the Dask workers (:mod:`grader.cluster`), so both
+    grade alike.
     """
     try:
-        graded = grade_variant_file(path, ex, learner, ex.secret, limits, runner) if ex.parameters else \
-            grade_file(path, ex, limits, runner=runner)
+        if decision is not None:
+            graded = grade_on_variant(path, ex, decision, limits, runner)
+        elif ex.parameters:
+            graded = grade_variant_file(path, ex, learner, ex.secret, limits, runner)
+        else:
+            graded = grade_file(path, ex, limits, runner=runner)
         return dataclasses.replace(graded, submission=relpath)
     except UsageError as exc:
         return unreadable_result(ex, relpath, str(exc).replace(path, relpath))
@@ -167,15 +186,17 @@ def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Ru
                                               f"flagged for your instructor", diagnosis="grader_error")
 
 
-def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
-    """Grade one file; returns (result as JSON, start time, report problem or '')."""
+def grade_one(learner: str, exercise: str, path: str, relpath: str,
+              decision: VariantDecision | None = None) -> tuple[str, str, str]:
+    """Grade one file (a variant exercise on ``decision``'s instance); returns (result as JSON, start time,
+    report problem or '')."""
     st = _STATE
     if st is None:
         raise RuntimeError("grade_one called outside an initialised worker")
     ex = st.exercises[exercise]
     started = now()
     try:
-        result = grade_path(ex, path, relpath, st.limits, st.runner, learner)
+        result = grade_path(ex, path, relpath, st.limits, st.runner, learner, decision)
     except _Orphaned:  # the run's sandbox is stopped; nobody is left to send a result to
         st.close()
         os._exit(1)
