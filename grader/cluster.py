@@ -13,7 +13,7 @@ per worker by :class:`GraderPlugin`, never per task. What travels:
   coordinator writes both, as it does for the local pool;
 - for an exercise with per-learner variants, the instance to grade on: the
   coordinator reads the file's id line and decides with the key
-  (:func:`grader.batch_worker.decide`), and the task carries only the decision
+  (:class:`grader.batch_worker.VariantLearners`), and the task carries only the decision
   (the parameter values, and why the file scores zero when it does). The key
   never leaves this machine: the workers' catalogue has none, and a batch whose
   catalogue files hold it is refused.
@@ -58,7 +58,7 @@ from distributed import Client, KilledWorker, Reschedule, WorkerPlugin
 import grader
 
 from . import isolation
-from .batch_worker import decide, grade_path, make_runner, report_path, write_atomic
+from .batch_worker import VariantLearners, grade_path, make_runner, report_path, write_atomic
 from .catalogue import Exercise, load_catalogue
 from .checks import Runner
 from .errors import EXIT_INTERRUPTED, GraderError, UsageError
@@ -286,8 +286,10 @@ class DaskExecutor:
     """Grades a batch's submissions on the Dask cluster at ``address`` (see :class:`grader.batch.Executor`)."""
 
     def __init__(self, address: str, exercises: dict[str, Exercise], options: Any,
-                 log: Callable[[str], None], wait_seconds: float | None = None, lost_seconds: float = 10.0) -> None:
+                 log: Callable[[str], None], wait_seconds: float | None = None, lost_seconds: float = 10.0,
+                 learners: VariantLearners | None = None) -> None:
         self.address, self.exercises, self.log = address, exercises, log
+        self.learners = learners or VariantLearners()  # variants are decided here: the key stays on this machine
         self.limits: Limits = options.limits
         self.out: Path = options.out
         self.wait_seconds = wait_seconds if wait_seconds is not None else float(
@@ -346,7 +348,9 @@ class DaskExecutor:
 
     def _here(self, sub: Submission) -> _Payload:
         """Grade a file too large or unreadable on this machine (it is refused before any learner code runs)."""
-        result = grade_path(self.exercises[sub.exercise], str(sub.path), sub.relpath, self.limits, None, sub.learner)
+        ex = self.exercises[sub.exercise]
+        result = grade_path(ex, str(sub.path), sub.relpath, self.limits, None, sub.learner,
+                            self.learners.decide(ex, sub.learner, sub.path))
         return self._deliver(sub, (result_to_json(result), now(), _render(result), ""))
 
     def _deliver(self, sub: Submission, remote: _Remote) -> _Payload:
@@ -375,7 +379,7 @@ class DaskExecutor:
             try:
                 if sub.path.stat().st_size <= MAX_SUBMISSION_BYTES:
                     data = sub.path.read_bytes()
-                    decision = decide(self.exercises[sub.exercise], sub.learner, sub.path, data)
+                    decision = self.learners.decide(self.exercises[sub.exercise], sub.learner, sub.path, data)
                     if decision is not None or not self.exercises[sub.exercise].parameters:
                         chunk.append((sub, (sub.exercise, sub.path.name, data, sub.relpath, decision)))
                         continue

@@ -106,8 +106,10 @@ def variant_decision(path: str | Path, exercise: Exercise, learner: str | None, 
                          f"grader release --roster used)")
     path = Path(path)
     try:  # only the id line is read here; grade_file reads (and refuses) the file as usual
-        data = source if source is not None else path.read_bytes()
-        claim = read_id_line(data[:MAX_SUBMISSION_BYTES].decode("utf-8", "replace"))
+        if source is None:
+            with path.open("rb") as fh:
+                source = fh.read(MAX_SUBMISSION_BYTES)
+        claim = read_id_line(source[:MAX_SUBMISSION_BYTES].decode("utf-8", "replace"))
     except OSError:
         claim = None
     if learner is None and claim is None:
@@ -124,10 +126,12 @@ def grade_on_variant(path: str | Path, exercise: Exercise, decision: VariantDeci
     """
     from .catalogue import bind
 
-    bound = bind(exercise, decision.variant) if decision.variant is not None else exercise
-    res = grade_file(path, bound, limits, runner)
-    if decision.variant is not None:
-        res = dataclasses.replace(res, notes=(*res.notes, f"graded on the variant of learner {decision.learner}"))
+    if decision.variant is None:  # no instance to grade on: every item scores zero, no learner code runs
+        items = tuple(result(it, exercise.name, passed=False, diagnosis=decision.diagnosis, feedback=decision.message,
+                             details=(decision.message,)) for it in exercise.items)
+        return ExerciseResult(exercise.name, exercise.title, str(path), items, notes=(decision.message,))
+    res = grade_file(path, bind(exercise, decision.variant), limits, runner)
+    res = dataclasses.replace(res, notes=(*res.notes, f"graded on the variant of learner {decision.learner}"))
     return _zeroed(res, decision.message, decision.diagnosis) if decision.diagnosis else res
 
 
