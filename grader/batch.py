@@ -32,6 +32,7 @@ from typing import Protocol
 
 from . import isolation
 from .batch_worker import (
+    VariantLearners,
     exercise_version,
     grade_one,
     init_worker,
@@ -69,6 +70,8 @@ class BatchOptions:
     drop_overrides: bool = False
     #: the key per-learner variants were released with (``--secret-file``); None: no variants graded
     variant_secret: bytes | None = None
+    #: ``--roster``: variant files are graded on the numbers of the roster person each learner (folder) matches
+    roster: Path | None = None
 
     @property
     def targeted(self) -> bool:
@@ -134,7 +137,7 @@ def check_targets(discovery: Discovery, exercises: dict[str, Exercise], options:
                              f"{', '.join(it.name for it in ex.items)})")
 
 
-def plan(discovery: Discovery, versions: dict[str, str], book: Gradebook,
+def plan(discovery: Discovery, version: Callable[[Submission], str], book: Gradebook,
          regrade: bool, options: BatchOptions | None = None) -> tuple[list[Submission], int]:
     """The submissions still to grade (new, changed, or graded by another version) and how many are skipped.
 
@@ -146,7 +149,7 @@ def plan(discovery: Discovery, versions: dict[str, str], book: Gradebook,
         return list(discovery.submissions), 0
     done = book.graded_versions()
     todo = [s for s in discovery.submissions
-            if done.get((s.learner, s.exercise)) != (s.sha256, versions[s.exercise])]
+            if done.get((s.learner, s.exercise)) != (s.sha256, version(s))]
     return todo, len(discovery.submissions) - len(todo)
 
 
@@ -182,8 +185,10 @@ class Executor(Protocol):
 class LocalPool:
     """Long-lived worker processes forked from this one, fed a few submissions at a time."""
 
-    def __init__(self, exercises: dict[str, Exercise], options: BatchOptions, lock_fd: int | None) -> None:
+    def __init__(self, exercises: dict[str, Exercise], options: BatchOptions, lock_fd: int | None,
+                 learners: VariantLearners | None = None) -> None:
         self.exercises, self.options = exercises, options
+        self.learners = learners or VariantLearners()  # variants are decided here, where the key is
         self.lock_fd = lock_fd  # the workers close their inherited copy: the lock is the parent's alone
 
     def slots(self, wanted: int) -> int:
@@ -205,9 +210,11 @@ class LocalPool:
             while queue or window:
                 broken = False
                 while queue and len(window) < 2 * jobs:
+                    sub = queue[0]
                     try:
-                        future = pool.submit(grade_one, queue[0].learner, queue[0].exercise, str(queue[0].path),
-                                             queue[0].relpath)
+                        future = pool.submit(grade_one, sub.learner, sub.exercise, str(sub.path), sub.relpath,
+                                             self.learners.decide(self.exercises[sub.exercise], sub.learner,
+                                                                  sub.path))
                     except BrokenProcessPool:  # a worker died after the last results came in
                         broken = True
                         break
@@ -240,11 +247,13 @@ class LocalPool:
 class _Scheduler:
     """Hands submissions to an executor and records each result as it arrives."""
 
-    def __init__(self, book: Gradebook, exercises: dict[str, Exercise], versions: dict[str, str],
-                 options: BatchOptions, total: int, progress: ProgressHook | None, executor: Executor) -> None:
+    def __init__(self, book: Gradebook, exercises: dict[str, Exercise], version: Callable[[Submission], str],
+                 options: BatchOptions, total: int, progress: ProgressHook | None, executor: Executor,
+                 learners: VariantLearners | None = None) -> None:
         self.book, self.exercises, self.options = book, exercises, options
         self.executor = executor
-        self.versions = versions
+        self.version = version
+        self.learners = learners or VariantLearners()
         self.total, self.progress = total, progress
         self.graded = 0
         self.problems: list[str] = []
@@ -269,8 +278,12 @@ class _Scheduler:
     def _record(self, sub: Submission, payload: _Payload) -> None:
         text, began, problem = payload
         result = result_from_json(text)
-        self.changes += self.book.record(sub.learner, sub.relpath, sub.sha256, self.versions[sub.exercise], result,
+        self.changes += self.book.record(sub.learner, sub.relpath, sub.sha256, self.version(sub), result,
                                          began, text, self.run_id, self.options.only_items(sub))
+        why = self.learners.unmatched.get(sub.learner) if self.exercises[sub.exercise].parameters else None
+        if why is not None:
+            self.problems.append(f"{sub.relpath}: scored zero, no variant: the learner matches no single roster "
+                                 f"person ({why})")
         self._count(sub, problem)
         for twin in self.twins.pop((sub.exercise, sub.sha256), []):  # same bytes, same exercise: same grade
             copy = dataclasses.replace(result, submission=twin.relpath)
@@ -279,7 +292,7 @@ class _Scheduler:
                 problem = ""
             except OSError as exc:
                 problem = f"report not written: {exc}"
-            self.changes += self.book.record(twin.learner, twin.relpath, twin.sha256, self.versions[twin.exercise],
+            self.changes += self.book.record(twin.learner, twin.relpath, twin.sha256, self.version(twin),
                                              copy, began, None, self.run_id, self.options.only_items(twin))
             self._count(twin, problem)
 
@@ -346,10 +359,10 @@ def _exclusive(out: Path) -> Iterator[int]:
 
 @contextlib.contextmanager
 def _executor(exercises: dict[str, Exercise], options: BatchOptions, lock_fd: int,
-              log: Callable[[str], None]) -> Iterator[Executor]:
+              log: Callable[[str], None], learners: VariantLearners) -> Iterator[Executor]:
     """The local pool, or the Dask cluster at ``options.scheduler`` (connected, its workers checked)."""
     if options.scheduler is None:
-        yield LocalPool(exercises, options, lock_fd)
+        yield LocalPool(exercises, options, lock_fd, learners)
         return
     try:
         from .cluster import DaskExecutor
@@ -357,13 +370,15 @@ def _executor(exercises: dict[str, Exercise], options: BatchOptions, lock_fd: in
         if exc.name not in ("dask", "distributed"):
             raise
         raise UsageError(CLUSTER_HINT) from None
-    with DaskExecutor(options.scheduler, exercises, options, log) as executor:
+    with DaskExecutor(options.scheduler, exercises, options, log, learners=learners) as executor:
         yield executor
 
 
 def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: BatchOptions,
-                progress: ProgressHook | None = None, log: Callable[[str], None] = lambda m: None) -> BatchRun:
-    """Grade what ``discovery`` found into ``options.out`` (gradebook and reports), resuming earlier runs."""
+                progress: ProgressHook | None = None, log: Callable[[str], None] = lambda m: None,
+                learners: VariantLearners | None = None) -> BatchRun:
+    """Grade what ``discovery`` found into ``options.out`` (gradebook and reports), resuming earlier runs;
+    variant files on the numbers ``learners`` names (default: each learner's own name)."""
     started = time.monotonic()
     # decided once, here: a sandbox that cannot be had is the instructor's error (exit 2), never a zero per file
     limits = dataclasses.replace(options.limits, sandbox=isolation.resolve_mode(options.limits.sandbox))
@@ -371,14 +386,20 @@ def grade_batch(discovery: Discovery, exercises: dict[str, Exercise], options: B
     options.out.mkdir(parents=True, exist_ok=True)
     used = {s.exercise: exercises[s.exercise] for s in discovery.submissions}
     check_targets(discovery, exercises, options)
+    learners = learners or VariantLearners()
     interrupted = True  # until the run ends normally: a run cut short by anything is recorded as interrupted
     with _exclusive(options.out) as lock_fd, Gradebook(options.out / "gradebook.sqlite") as book, \
-            _executor(used, options, lock_fd, log) as executor:
+            _executor(used, options, lock_fd, log, learners) as executor:
         versions = {name: exercise_version(ex) for name, ex in used.items()}  # hashes each file once
-        todo, skipped = plan(discovery, versions, book, options.regrade, options)
+
+        def version(sub: Submission) -> str:  # a variant's also says whose numbers, when a roster changed them
+            mark = learners.mark(sub.learner) if used[sub.exercise].parameters else ""
+            return versions[sub.exercise] + mark
+
+        todo, skipped = plan(discovery, version, book, options.regrade, options)
         run_id = book.start_run(options.jobs, len(todo), skipped, *options.mode)
         dropped = _drop_overrides(book, discovery, todo, options, run_id)
-        sched = _Scheduler(book, used, versions, options, len(todo), progress, executor)
+        sched = _Scheduler(book, used, version, options, len(todo), progress, executor, learners)
         sched.run_id = run_id
         try:
             if todo:
@@ -474,12 +495,40 @@ def run_batch(submissions: Path, catalog: Path | None, options: BatchOptions,
     if varying and options.variant_secret is None:
         raise UsageError(f"exercise {varying[0]} has per-learner variants: pass --secret-file KEY (the file "
                          f"grader release --roster used)")
-    if varying and options.scheduler:
-        raise UsageError(f"exercise {varying[0]} has per-learner variants, which are graded on local workers "
-                         f"only: grade it without --scheduler")
     log(f"layout: {found.layout}; {len(found.learners)} learners, {len(found.submissions)} submissions")
-    run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log)
+    learners = _variant_learners(found, varying, options.roster, log)
+    run = grade_batch(found, {e.name: e for e in exercises}, dataclasses.replace(options, out=out), progress, log,
+                      learners)
     # a one-item regrade's worker wrote the whole new result: its report is written again from the merged grade
     refresh = frozenset((s.learner, s.exercise) for s in found.submissions if options.only_items(s))
     outputs = () if run.interrupted else write_outputs(found, exercises, out, refresh)
     return BatchOutcome(found, run, outputs)
+
+
+def _variant_learners(found: Discovery, varying: Sequence[str], roster: Path | None,
+                      log: Callable[[str], None]) -> VariantLearners:
+    """With ``--roster``: each learner's roster id, for the variant exercises; a learner matching no single
+    person is logged (their variant items will score zero)."""
+    if roster is None:
+        return VariantLearners()
+    if not varying:
+        log(f"--roster {roster}: no exercise found here has per-learner variants, so the roster is not used")
+        return VariantLearners()
+    from .lms.files import read_roster
+    from .roster import map_learners
+    from .variants import check_roster_ids
+
+    people = read_roster(roster)
+    check_roster_ids([(p.id, p.line) for p in people], str(roster))
+    with_variants = sorted({s.learner for s in found.submissions if s.exercise in varying})
+    ids: dict[str, str] = {}
+    unmatched: dict[str, str] = {}
+    for match in map_learners(with_variants, people):
+        if match.person is None:
+            unmatched[match.learner] = match.how
+            log(f"variants: {printable(match.learner, 80)} matches no single person of {roster.name} ({match.how}); "
+                f"their variant items score zero")
+        else:
+            ids[match.learner] = match.person.id
+    log(f"variants: {len(ids)} of {len(with_variants)} learners matched to {roster.name}")
+    return VariantLearners(ids, unmatched)

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,11 @@ from .checks import Runner
 from .checks.common import result as item_result
 from .errors import UsageError
 from .gradebook import now, result_to_json
-from .grading import grade_file, grade_variant_file
+from .grading import grade_file, grade_on_variant, grade_variant_file, variant_decision
 from .layouts import safe_component
 from .results import ErrorInfo, ExerciseResult
 from .runtypes import Limits
+from .variants import VariantDecision, fold_id
 
 
 def exercise_version(ex: Exercise) -> str:
@@ -150,15 +151,59 @@ def init_worker(exercises: dict[str, Exercise], limits: Limits, out: Path, paren
     _STATE = _Worker(exercises, limits, runner, out, parent, close)
 
 
+@dataclasses.dataclass(frozen=True)
+class VariantLearners:
+    """Whose numbers a batch learner's variant files are graded on: the learner's own name, or with ``--roster``
+    the id of the roster person the name matched. Used on the coordinating machine, which alone holds the key."""
+
+    #: batch learner -> roster id (empty without a roster: each learner is graded as their own name)
+    ids: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: batch learner -> why no single roster person is theirs
+    unmatched: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def unmatched_message(self, learner: str) -> str:
+        """Why ``learner``'s variant items score zero ('' when the roster names them)."""
+        why = self.unmatched.get(learner)
+        return (f"no variant: the learner {learner!r} matches no single person of the roster ({why}), so whose "
+                f"numbers this file is for is unknown and its items score zero; flagged for your instructor"
+                if why is not None else "")
+
+    def decide(self, ex: Exercise, learner: str, path: Path, data: bytes | None = None) -> VariantDecision | None:
+        """The instance ``learner``'s file at ``path`` (its bytes ``data`` when read already) is graded on; None
+        without variants, or when it cannot be decided (the grading then says why)."""
+        if not ex.parameters:
+            return None
+        if learner in self.unmatched:
+            return VariantDecision(learner, None, self.unmatched_message(learner), "variant_unmatched")
+        try:
+            return variant_decision(path, ex, self.ids.get(learner, learner), ex.secret, data)
+        except UsageError:
+            return None
+
+    def mark(self, learner: str) -> str:
+        """What a variant submission's gradebook version adds for ``learner``: '' when graded as their own name,
+        else a digest of the roster id or of why there is none, so a changed mapping (and only that) regrades."""
+        if learner in self.unmatched:
+            return "+unmatched-" + hashlib.sha256(self.unmatched[learner].encode()).hexdigest()[:8]
+        graded_as = fold_id(self.ids.get(learner, learner))
+        return "" if graded_as == fold_id(learner) else "+as-" + hashlib.sha256(graded_as.encode()).hexdigest()[:8]
+
+
 def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Runner | None,
-               learner: str | None = None) -> ExerciseResult:
+               learner: str | None = None, decision: VariantDecision | None = None) -> ExerciseResult:
     """Grade the file at ``path`` as ``relpath``; a file the grader cannot read or fails on becomes a zero result.
 
-    Shared by the local workers and the Dask workers (:mod:`grader.cluster`), so both grade alike.
+    A variant exercise is graded on ``decision``'s instance (made by :meth:`VariantLearners.decide`), or else
+    decided here with the exercise's key. Shared by the local workers and the Dask workers (:mod:`grader.cluster`),
+    so both grade alike.
     """
     try:
-        graded = grade_variant_file(path, ex, learner, ex.secret, limits, runner) if ex.parameters else \
-            grade_file(path, ex, limits, runner=runner)
+        if decision is not None:
+            graded = grade_on_variant(path, ex, decision, limits, runner)
+        elif ex.parameters:
+            graded = grade_variant_file(path, ex, learner, ex.secret, limits, runner)
+        else:
+            graded = grade_file(path, ex, limits, runner=runner)
         return dataclasses.replace(graded, submission=relpath)
     except UsageError as exc:
         return unreadable_result(ex, relpath, str(exc).replace(path, relpath))
@@ -167,15 +212,17 @@ def grade_path(ex: Exercise, path: str, relpath: str, limits: Limits, runner: Ru
                                               f"flagged for your instructor", diagnosis="grader_error")
 
 
-def grade_one(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
-    """Grade one file; returns (result as JSON, start time, report problem or '')."""
+def grade_one(learner: str, exercise: str, path: str, relpath: str,
+              decision: VariantDecision | None = None) -> tuple[str, str, str]:
+    """Grade one file (a variant exercise on ``decision``'s instance); returns (result as JSON, start time,
+    report problem or '')."""
     st = _STATE
     if st is None:
         raise RuntimeError("grade_one called outside an initialised worker")
     ex = st.exercises[exercise]
     started = now()
     try:
-        result = grade_path(ex, path, relpath, st.limits, st.runner, learner)
+        result = grade_path(ex, path, relpath, st.limits, st.runner, learner, decision)
     except _Orphaned:  # the run's sandbox is stopped; nobody is left to send a result to
         st.close()
         os._exit(1)

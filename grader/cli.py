@@ -200,6 +200,10 @@ def grade_command(**params: Any) -> int:
               help="What the learners' HTML reports show (see grader grade --feedback).")
 @click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="KEY",
               help="The key per-learner variants were released with (grader release --secret-file).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="roster.csv",
+              help="Per-learner variants: grade each learner (folder name) on the numbers of the roster person it "
+                   "matches (by id, email, alias or name); a learner matching nobody scores zero on them.")
 def batch_command(**params: Any) -> int:
     """Grade every submission in the SUBMISSIONS folder; resumable (rerun the same command)."""
     from .commands import BatchCommand, batch

@@ -10,7 +10,13 @@ per worker by :class:`GraderPlugin`, never per task. What travels:
   batch's) never grades with it;
 - each submission's bytes with its task (a worker need not see the coordinator's
   files); the result comes back as JSON with its rendered HTML report, and the
-  coordinator writes both, as it does for the local pool.
+  coordinator writes both, as it does for the local pool;
+- for an exercise with per-learner variants, the instance to grade on: the
+  coordinator reads the file's id line and decides with the key
+  (:class:`grader.batch_worker.VariantLearners`), and the task carries only the decision
+  (the parameter values, and why the file scores zero when it does). The key
+  never leaves this machine: the workers' catalogue has none, and a batch whose
+  catalogue files hold it is refused.
 
 A task grades a few submissions, not one: a Dask task costs about 10 ms of CPU
 between client, scheduler and worker (measured on a 2-core machine), a tenth of
@@ -54,7 +60,7 @@ from distributed import Client, KilledWorker, Reschedule, WorkerPlugin
 import grader
 
 from . import isolation
-from .batch_worker import grade_path, make_runner, report_path, write_atomic
+from .batch_worker import VariantLearners, grade_path, make_runner, report_path, write_atomic
 from .catalogue import Exercise, load_catalogue
 from .checks import Runner
 from .errors import EXIT_INTERRUPTED, GraderError, UsageError
@@ -62,10 +68,13 @@ from .gradebook import now, result_to_json
 from .grading import MAX_SUBMISSION_BYTES
 from .layouts import Submission
 from .runtypes import Limits
+from .variants import VariantDecision
 
 _Payload = tuple[str, str, str]
 _Remote = tuple[str, str, str, str]  # result JSON, start time, HTML report ('' if it failed), report problem
-_Job = tuple[str, str, bytes, str]  # exercise, file name, the file's bytes, its path as the batch names it
+#: exercise, file name, the file's bytes, its path as the batch names it, and for a variant exercise the
+#: instance it is graded on (decided here: the key never travels)
+_Job = tuple[str, str, bytes, str, VariantDecision | None]
 MAX_CHUNK = 8  # submissions per Dask task while many wait: the task's own cost is then ~1% of grading them
 KEPT_CATALOGUES = 8  # catalogue copies a worker keeps unpacked for the batches it serves
 WORKER_CHECK_SECONDS = 1.0  # how often the coordinator asks the scheduler whether any worker is left
@@ -307,9 +316,10 @@ def _shut_down(worker: Any, why: str) -> None:
         loop.call_later(0.5, lambda: asyncio.ensure_future(worker.close(nanny=True, reason=f"grader: {why}")))
 
 
-def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str, box: _Sandbox,
-                     scratch: Path) -> _Remote:
-    """Grade one submission's bytes in ``box``; the result and its rendered report."""
+def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str, box: _Sandbox, scratch: Path,
+                     decision: VariantDecision | None = None) -> _Remote:
+    """Grade one submission's bytes in ``box`` (a variant exercise on ``decision``'s instance); the result and
+    its rendered report."""
     from .render import html
 
     began = now()
@@ -317,7 +327,7 @@ def grade_submission(ex: Exercise, name: str, data: bytes, relpath: str, box: _S
     try:
         path = folder / name
         path.write_bytes(data)
-        result = grade_path(ex, str(path), relpath, box.limits, box.runner)
+        result = grade_path(ex, str(path), relpath, box.limits, box.runner, decision=decision)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     try:
@@ -348,9 +358,10 @@ def grade_task(name: str, jobs: list[_Job]) -> list[_Remote | str]:
     exercises = st.exercises(plugin.catalogue)
     done: list[_Remote | str] = []
     with st.sandbox(plugin.limits) as box:
-        for exercise, file_name, data, relpath in jobs:
+        for exercise, file_name, data, relpath, decision in jobs:
             try:
-                done.append(grade_submission(exercises[exercise], file_name, data, relpath, box, st.scratch))
+                done.append(grade_submission(exercises[exercise], file_name, data, relpath, box, st.scratch,
+                                             decision))
             except Exception as exc:
                 done.append(f"{type(exc).__name__}: {exc}")
     return done
@@ -363,8 +374,10 @@ class DaskExecutor:
     """Grades a batch's submissions on the Dask cluster at ``address`` (see :class:`grader.batch.Executor`)."""
 
     def __init__(self, address: str, exercises: dict[str, Exercise], options: Any,
-                 log: Callable[[str], None], wait_seconds: float | None = None, lost_seconds: float = 10.0) -> None:
+                 log: Callable[[str], None], wait_seconds: float | None = None, lost_seconds: float = 10.0,
+                 learners: VariantLearners | None = None) -> None:
         self.address, self.exercises, self.log = address, exercises, log
+        self.learners = learners or VariantLearners()  # variants are decided here: the key stays on this machine
         self.limits: Limits = options.limits
         self.out: Path = options.out
         self.wait_seconds = wait_seconds if wait_seconds is not None else float(
@@ -374,6 +387,11 @@ class DaskExecutor:
         self.threads = 0
         self.copy = CatalogueCopy.of(catalogue_root(exercises.values()))
         self.plugin = f"grader-{self.copy.digest[:16]}-{uuid.uuid4().hex[:12]}"  # this batch's, removed after it
+        keys = {ex.secret for ex in exercises.values() if ex.secret}
+        for rel, data in self.copy.files:
+            if any(key in data for key in keys):
+                raise UsageError(f"the variant key is in the catalogue ({rel}), which is sent to every Dask "
+                                 f"worker: keep the key file outside exercises/ and solutions/")
 
     def __enter__(self) -> DaskExecutor:
         try:
@@ -422,7 +440,9 @@ class DaskExecutor:
 
     def _here(self, sub: Submission) -> _Payload:
         """Grade a file too large or unreadable on this machine (it is refused before any learner code runs)."""
-        result = grade_path(self.exercises[sub.exercise], str(sub.path), sub.relpath, self.limits, None)
+        ex = self.exercises[sub.exercise]
+        result = grade_path(ex, str(sub.path), sub.relpath, self.limits, None, sub.learner,
+                            self.learners.decide(ex, sub.learner, sub.path))
         return self._deliver(sub, (result_to_json(result), now(), _render(result), ""))
 
     def _deliver(self, sub: Submission, remote: _Remote) -> _Payload:
@@ -441,7 +461,8 @@ class DaskExecutor:
     def _take(self, waiting: deque[Submission], jobs: int) -> tuple[list[tuple[Submission, _Job]],
                                                                    list[tuple[Submission, _Payload]]]:
         """The next task's submissions, taken from ``waiting``: up to MAX_CHUNK while many wait, tapering to one
-        at the end; and those met on the way that are graded here (too large, or gone since discovery)."""
+        at the end; and those met on the way that are graded here (too large, gone since discovery, or a variant
+        that cannot be decided: each is refused before any learner code runs)."""
         size = max(1, min(MAX_CHUNK, len(waiting) // (4 * jobs)))
         chunk: list[tuple[Submission, _Job]] = []
         here: list[tuple[Submission, _Payload]] = []
@@ -449,8 +470,11 @@ class DaskExecutor:
             sub = waiting.popleft()
             try:
                 if sub.path.stat().st_size <= MAX_SUBMISSION_BYTES:
-                    chunk.append((sub, (sub.exercise, sub.path.name, sub.path.read_bytes(), sub.relpath)))
-                    continue
+                    data = sub.path.read_bytes()
+                    decision = self.learners.decide(self.exercises[sub.exercise], sub.learner, sub.path, data)
+                    if decision is not None or not self.exercises[sub.exercise].parameters:
+                        chunk.append((sub, (sub.exercise, sub.path.name, data, sub.relpath, decision)))
+                        continue
             except OSError:  # gone or unreadable since discovery
                 pass
             here.append((sub, self._here(sub)))

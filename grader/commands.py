@@ -169,6 +169,7 @@ class BatchCommand:
     scheduler: str | None = None  # a Dask scheduler (tcp://HOST:8786): grade on that cluster
     feedback: FeedbackLevel | None = None  # what the learners' HTML reports show (None: as before)
     secret_file: Path | None = None  # the key per-learner variants were released with
+    roster: Path | None = None  # per-learner variants: each learner graded as the roster person they match
 
 
 def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | None = None,
@@ -180,7 +181,8 @@ def batch(options: BatchCommand, progress: Callable[[int, int, str], None] | Non
     settings = BatchOptions(options.out, options.jobs or default_jobs(), options.regrade,
                             Limits(wall_seconds=options.timeout), options.regrade_learners, options.regrade_items,
                             options.drop_overrides, scheduler=options.scheduler or None,
-                            variant_secret=read_secret(options.secret_file) if options.secret_file else None)
+                            variant_secret=read_secret(options.secret_file) if options.secret_file else None,
+                            roster=options.roster)
     outcome = run_batch(options.submissions, options.catalog, settings, progress, log=log)
     if options.feedback is not None:
         rewrite_reports(options.out, options.feedback)

@@ -20,8 +20,10 @@ from .results import ExerciseResult, ItemResult
 from .runtypes import Limits
 from .sandbox import run_calls
 from .spec import ItemSpec
+from .variants import VariantDecision
 
-__all__ = ["MAX_SUBMISSION_BYTES", "grade_file", "read_submission"]
+__all__ = ["MAX_SUBMISSION_BYTES", "grade_file", "grade_on_variant", "grade_variant_file", "read_submission",
+           "variant_decision"]
 
 MAX_SUBMISSION_BYTES = 1 << 20
 
@@ -92,6 +94,47 @@ def _zeroed(res: ExerciseResult, message: str, diagnosis: str) -> ExerciseResult
     return dataclasses.replace(res, items=items, notes=(*res.notes, message))
 
 
+def variant_decision(path: str | Path, exercise: Exercise, learner: str | None, secret: bytes | None,
+                     source: bytes | None = None) -> VariantDecision:
+    """Which instance of ``exercise`` the file at ``path`` is graded on (read from ``source``, its bytes, when
+    given): ``learner``'s, or else its authenticated ``# grader-variant:`` line's; UsageError without the key
+    or without either."""
+    from .variants import decide_variant, read_id_line
+
+    if secret is None:
+        raise UsageError(f"exercise {exercise.name} has per-learner variants: pass --secret-file KEY (the file "
+                         f"grader release --roster used)")
+    path = Path(path)
+    try:  # only the id line is read here; grade_file reads (and refuses) the file as usual
+        if source is None:
+            with path.open("rb") as fh:
+                source = fh.read(MAX_SUBMISSION_BYTES)
+        claim = read_id_line(source[:MAX_SUBMISSION_BYTES].decode("utf-8", "replace"))
+    except OSError:
+        claim = None
+    if learner is None and claim is None:
+        raise UsageError(f"{path.name} has no '# grader-variant:' line and no learner was named: pass "
+                         f"--learner ID to grade it on that learner's variant")
+    return decide_variant(exercise.parameters, exercise.name, learner, claim, secret)
+
+
+def grade_on_variant(path: str | Path, exercise: Exercise, decision: VariantDecision, limits: Limits | None = None,
+                     runner: Runner | None = None) -> ExerciseResult:
+    """Grade ``path`` on the instance ``decision`` names, zeroing its items when the decision says so.
+
+    Needs no key: a cluster worker grades with a decision made on the coordinating machine.
+    """
+    from .catalogue import bind
+
+    if decision.variant is None:  # no instance to grade on: every item scores zero, no learner code runs
+        items = tuple(result(it, exercise.name, passed=False, diagnosis=decision.diagnosis, feedback=decision.message,
+                             details=(decision.message,)) for it in exercise.items)
+        return ExerciseResult(exercise.name, exercise.title, str(path), items, notes=(decision.message,))
+    res = grade_file(path, bind(exercise, decision.variant), limits, runner)
+    res = dataclasses.replace(res, notes=(*res.notes, f"graded on the variant of learner {decision.learner}"))
+    return _zeroed(res, decision.message, decision.diagnosis) if decision.diagnosis else res
+
+
 def grade_variant_file(path: str | Path, exercise: Exercise, learner: str | None, secret: bytes | None,
                        limits: Limits | None = None, runner: Runner | None = None) -> ExerciseResult:
     """Grade ``path`` on its learner's instance of ``exercise`` (exercises without variants: as ``grade_file``).
@@ -101,31 +144,6 @@ def grade_variant_file(path: str | Path, exercise: Exercise, learner: str | None
     authenticate, or that names another learner than ``learner``, zeroes every
     item with a message saying so: the file was not written for this variant.
     """
-    from .catalogue import bind
-    from .variants import fold_id, instance, read_id_line, verify
-
     if not exercise.parameters:
         return grade_file(path, exercise, limits, runner)
-    if secret is None:
-        raise UsageError(f"exercise {exercise.name} has per-learner variants: pass --secret-file KEY (the file "
-                         f"grader release --roster used)")
-    path = Path(path)
-    try:  # only the id line is read here; grade_file reads (and refuses) the file as usual
-        claim = read_id_line(path.read_bytes()[:MAX_SUBMISSION_BYTES].decode("utf-8", "replace"))
-    except OSError:
-        claim = None
-    if learner is None and claim is None:
-        raise UsageError(f"{path.name} has no '# grader-variant:' line and no learner was named: pass "
-                         f"--learner ID to grade it on that learner's variant")
-    who = fold_id(learner) if learner is not None else claim[0] if claim else ""
-    res = grade_file(path, bind(exercise, instance(exercise.parameters, who, exercise.name, secret)), limits,
-                     runner)
-    res = dataclasses.replace(res, notes=(*res.notes, f"graded on the variant of learner {who}"))
-    if claim is not None and not verify(claim[0], claim[1], exercise.name, secret):
-        return _zeroed(res, f"forged variant line: the file's '# grader-variant: {claim[0]}' line does not "
-                            f"authenticate (grader release did not write it), so it counts for no variant",
-                       "variant_forged")
-    if claim is not None and claim[0] != who:
-        return _zeroed(res, f"another learner's variant: this file was written for {claim[0]}'s numbers, "
-                            f"not {who}'s, so its items score zero", "variant_other_learner")
-    return res
+    return grade_on_variant(path, exercise, variant_decision(path, exercise, learner, secret), limits, runner)

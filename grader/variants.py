@@ -12,6 +12,7 @@ and a line edited by hand does not authenticate. Pure: text and bytes in, values
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -21,8 +22,8 @@ from typing import Any
 
 from .errors import UsageError
 
-__all__ = ["ID_LINE", "Parameter", "Variant", "fold_id", "id_line", "instance", "parse_variants", "read_id_line",
-           "render_template", "tag", "valid_id", "verify"]
+__all__ = ["ID_LINE", "Parameter", "Variant", "VariantDecision", "decide_variant", "fold_id", "id_line", "instance",
+           "parse_variants", "read_id_line", "render_template", "tag", "valid_id", "verify"]
 
 #: the id line at the top of a released template: ``# grader-variant: LEARNER TAG``
 ID_LINE = re.compile(r"^[ \t]*#[ \t]*grader-variant:[ \t]*(\S+)[ \t]+([0-9a-fA-F]+)[ \t]*$", re.MULTILINE)
@@ -111,6 +112,43 @@ def read_id_line(source: str) -> tuple[str, str] | None:
 def verify(learner: str, claimed: str, exercise: str, secret: bytes) -> bool:
     """The tag is the one ``grader release`` wrote for ``learner`` and ``exercise`` (constant-time compare)."""
     return hmac.compare_digest(claimed.lower(), tag(learner, exercise, secret))
+
+
+@dataclass(frozen=True)
+class VariantDecision:
+    """Which instance a file is graded on and, when its items must score zero, why.
+
+    Plain data, made where the key is: whoever grades (a cluster worker) needs the values, never the key.
+    """
+
+    #: the learner the file is graded as (folded)
+    learner: str
+    #: that learner's instance; None when no instance can be named (the file then scores zero)
+    variant: Variant | None
+    message: str = ""
+    #: ``variant_forged``, ``variant_other_learner``... ('' when the file is graded as usual)
+    diagnosis: str = ""
+
+
+def decide_variant(parameters: Sequence[Parameter], exercise: str, learner: str | None,
+                   claim: tuple[str, str] | None, secret: bytes) -> VariantDecision:
+    """The instance a file is graded on: ``learner``'s (else the id line's), zeroed when the file's id line
+    ``claim`` (learner, tag) does not authenticate or names another learner."""
+    if learner is None and claim is None:
+        raise ValueError("no learner: name one or give the file's id line")
+    who = fold_id(learner) if learner is not None else claim[0] if claim else ""
+    decided = VariantDecision(who, instance(parameters, who, exercise, secret))
+    if claim is not None and not verify(claim[0], claim[1], exercise, secret):
+        return dataclasses.replace(
+            decided, diagnosis="variant_forged",
+            message=f"forged variant line: the file's '# grader-variant: {claim[0]}' line does not authenticate "
+                    f"(grader release did not write it), so it counts for no variant")
+    if claim is not None and claim[0] != who:
+        return dataclasses.replace(
+            decided, diagnosis="variant_other_learner",
+            message=f"another learner's variant: this file was written for {claim[0]}'s numbers, not {who}'s, "
+                    f"so its items score zero")
+    return decided
 
 
 def render_template(text: str, variant: Variant, line: str, comment: str = "#") -> str:

@@ -22,7 +22,7 @@ EX = Exercise("tiny", "Tiny", 1, Path(__file__), Path(__file__),
 CALLS: Path | None = None  # set per test; forked workers inherit it
 
 
-def fake_grade(learner: str, exercise: str, path: str, relpath: str) -> tuple[str, str, str]:
+def fake_grade(learner: str, exercise: str, path: str, relpath: str, decision: object = None) -> tuple[str, str, str]:
     """Stands in for grade_one: 'mallory' kills her worker; everyone else scores len(learner) % 2."""
     assert CALLS is not None
     (CALLS / f"{learner}.{os.getpid()}").touch()

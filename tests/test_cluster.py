@@ -6,12 +6,15 @@ stops every one of them in the fixture's finaliser, also when the test fails. Ev
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -334,7 +337,7 @@ def test_the_catalogue_copy_is_named_by_its_content_and_refuses_a_tampered_copy(
 
 @needs_dask
 def test_a_task_for_a_batch_this_worker_was_not_accepted_for_is_sent_elsewhere(monkeypatch, tmp_path):
-    job = ("derivatives", "derivatives.py", b"", "a/derivatives.py")
+    job = ("derivatives", "derivatives.py", b"", "a/derivatives.py", None)
     with pytest.raises(distributed.Reschedule):  # not set up for the batch at all
         cluster.grade_task("grader-batch", [job])
     plugin = cluster.GraderPlugin(grader_version(), batch.BatchOptions(tmp_path, jobs=1).limits,
@@ -369,8 +372,6 @@ def test_a_batch_whose_every_worker_is_gone_stops_instead_of_waiting_forever(das
 
 @needs_dask
 def test_tasks_carry_several_submissions_while_many_wait_and_one_at_the_end(tmp_path):
-    from collections import deque
-
     from grader.grading import MAX_SUBMISSION_BYTES
     from grader.layouts import Submission
 
@@ -389,7 +390,7 @@ def test_tasks_carry_several_submissions_while_many_wait_and_one_at_the_end(tmp_
         chunk, graded_here = executor._take(waiting, 2)
         sizes.append(len(chunk))
         here += graded_here
-        assert all(job == (s.exercise, "derivatives.py", s.path.read_bytes(), s.relpath) for s, job in chunk)
+        assert all(job == (s.exercise, "derivatives.py", s.path.read_bytes(), s.relpath, None) for s, job in chunk)
     assert sizes[0] == cluster.MAX_CHUNK and sizes[-4:] == [1, 1, 1, 1]
     assert sizes == sorted(sizes, reverse=True) and sum(sizes) == 99
     assert [s.learner for s, _ in here] == ["l50"]  # too large to send: refused on this machine
@@ -407,13 +408,13 @@ def test_a_grader_failure_on_one_submission_of_a_task_spares_the_others(monkeypa
     monkeypatch.setattr(cluster, "_ready_plugin", lambda name: plugin if name == "p" else None)
     monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: None))
 
-    def grade(ex, name, data, relpath, box, scratch):
+    def grade(ex, name, data, relpath, box, scratch, decision):
         if data == b"boom":
             raise RuntimeError("the grader broke")
         return ("{}", "now", "<html>", "")
 
     monkeypatch.setattr(cluster, "grade_submission", grade)
-    jobs = [("derivatives", "derivatives.py", data, f"{i}/derivatives.py")
+    jobs = [("derivatives", "derivatives.py", data, f"{i}/derivatives.py", None)
             for i, data in enumerate([b"a", b"boom", b"c"])]
     got = cluster.grade_task("p", jobs)
     assert got[0] == got[2] == ("{}", "now", "<html>", "")
@@ -550,3 +551,162 @@ def grader_version() -> str:
     import grader
 
     return grader.__version__
+
+
+# ---------------------------------------------------------------- per-learner variants: the key stays here
+
+VARIANTS = ROOT / "examples" / "variants"
+VARIANT_KEY = b"course-2026-cluster-variant-key-0123456789"
+
+
+def _variant_answer(template: str) -> str:
+    """A correct answer to the variants example: its kit's template with both functions written."""
+    first, second, rest = template.split("raise NotImplementedError", 2)
+    return first + "return 2 * A * x + B * y" + second + "return B * x + 2 * C * y" + rest
+
+
+def make_variant_class(root: Path) -> Path:
+    """A class for the variants example: alice and bob honest, erin honest without her id line, carol handing
+    in alice's file, dave claiming alice's id line with a made-up tag. The kits come from a real release."""
+    from grader.commands import ReleaseCommand, release_kit
+
+    (root / "roster.csv").parent.mkdir(parents=True, exist_ok=True)
+    (root / "roster.csv").write_text("id,name,email\n" + "".join(f"{w},{w.title()} X,{w}@uni.org\n" for w in
+                                                                  ("alice", "bob", "erin")), encoding="utf-8")
+    (root / "KEY").write_bytes(VARIANT_KEY + b"\n")
+    release_kit(ReleaseCommand(out=root / "kit", catalog=VARIANTS, roster=root / "roster.csv",
+                               secret_file=root / "KEY", seed=7))
+    answer = {w: _variant_answer((root / "kit" / w / "quadratic.py").read_text(encoding="utf-8"))
+              for w in ("alice", "bob", "erin")}
+    files = {"alice": answer["alice"], "bob": answer["bob"], "carol": answer["alice"],
+             "dave": f"# grader-variant: alice {'0' * 20}\n" + answer["bob"].split("\n", 1)[1],
+             "erin": answer["erin"].split("\n", 1)[1]}
+    class_dir = root / "class"
+    for who, text in files.items():
+        (class_dir / who).mkdir(parents=True)
+        (class_dir / who / "quadratic.py").write_text(text, encoding="utf-8")
+    return class_dir
+
+
+def take_all(executor: cluster.DaskExecutor, waiting: deque) -> list:
+    """Every (submission, job) the executor would send, none graded here."""
+    chunk = []
+    while waiting:
+        taken, here = executor._take(waiting, 1)
+        assert not here
+        chunk += taken
+    return chunk
+
+
+def run_variants(class_dir: Path, out: Path, scheduler: str | None = None) -> batch.BatchOutcome:
+    options = batch.BatchOptions(out, jobs=2, scheduler=scheduler, variant_secret=VARIANT_KEY)
+    return batch.run_batch(class_dir, VARIANTS, options, log=print)
+
+
+@pytest.fixture(scope="module")
+def variant_reference(tmp_path_factory) -> tuple[Path, dict]:
+    """The variant class graded by the local pool (-j 2): what the cluster run must equal."""
+    root = tmp_path_factory.mktemp("variants")
+    class_dir = make_variant_class(root)
+    outcome = run_variants(class_dir, root / "out")
+    assert not outcome.run.interrupted and not outcome.run.problems
+    return class_dir, grades(root / "out")
+
+
+def test_the_local_variant_reference_grades_each_case_as_it_should(variant_reference):
+    _, expected = variant_reference
+    scores = {learner: row[4] for (learner, _), row in expected.items()}
+    assert scores == {"alice": 2, "bob": 2, "erin": 2, "carol": 0, "dave": 0}
+    assert {item[3] for item in expected[("carol", "quadratic")][5]} == {"variant_other_learner"}
+    assert {item[3] for item in expected[("dave", "quadratic")][5]} == {"variant_forged"}
+
+
+@needs_dask
+def test_what_is_sent_to_the_workers_holds_no_variant_key(variant_reference, tmp_path):
+    import pickle
+
+    from distributed.protocol import pickle as dask_pickle
+
+    from grader.layouts import Submission
+    from grader.variants import instance
+
+    class_dir, _ = variant_reference
+    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(VARIANTS)}
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
+                                    lambda m: None)
+    subs = deque(Submission(p.parent.name, "quadratic", p, f"{p.parent.name}/quadratic.py", "", p.stat().st_size)
+                 for p in sorted(class_dir.glob("*/quadratic.py")))
+    chunk = take_all(executor, subs)
+    assert len(chunk) == 5
+    jobs = [job for _, job in chunk]
+    decided = {sub.learner: job[4] for sub, job in chunk}
+    assert {who: d.diagnosis for who, d in decided.items()} == {
+        "alice": "", "bob": "", "carol": "variant_other_learner", "dave": "variant_forged", "erin": ""}
+    for who, decision in decided.items():  # each graded on its folder's learner's numbers
+        assert decision.variant == instance(exercises["quadratic"].parameters, who, "quadratic", VARIANT_KEY)
+    plugin = cluster.GraderPlugin(grader_version(), executor.limits, executor.copy, executor.plugin)
+    for sent in (jobs, plugin, executor.copy):
+        for dump in (pickle.dumps(sent), dask_pickle.dumps(sent)):
+            assert VARIANT_KEY not in dump and VARIANT_KEY.hex().encode() not in dump
+    unpacked = executor.copy.unpack(tmp_path)
+    assert unpacked["quadratic"].parameters and unpacked["quadratic"].secret is None
+
+
+@needs_dask
+def test_a_worker_grades_variants_from_the_decisions_alone_as_the_local_pool_does(variant_reference, tmp_path,
+                                                                                 monkeypatch):
+    from grader.gradebook import result_from_json
+    from grader.layouts import Submission
+
+    class_dir, expected = variant_reference
+    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(VARIANTS)}
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
+                                    lambda m: None)
+    subs = deque(Submission(p.parent.name, "quadratic", p, f"{p.parent.name}/quadratic.py", "", p.stat().st_size)
+                 for p in sorted(class_dir.glob("*/quadratic.py")))
+    chunk = take_all(executor, subs)
+    (tmp_path / "worker").mkdir()
+    keyless = executor.copy.unpack(tmp_path / "worker")  # what a worker holds: the catalogue without the key
+    state = cluster._WorkerState(tmp_path / "worker", 1)
+    state.catalogues[executor.copy.digest] = keyless
+    plugin = cluster.GraderPlugin(grader_version(), executor.limits, executor.copy, executor.plugin)
+    plugin.ready = True
+    monkeypatch.setattr(cluster, "_STATE", state)
+    monkeypatch.setattr(cluster, "_ready_plugin", lambda name: plugin if name == executor.plugin else None)
+    monkeypatch.setattr(cluster, "make_runner", lambda limits: (None, lambda: None))
+    done = cluster.grade_task(executor.plugin, [job for _, job in chunk])
+    for (sub, _), remote in zip(chunk, done, strict=True):
+        assert not isinstance(remote, str), remote
+        got = result_from_json(remote[0])
+        want = expected[(sub.learner, "quadratic")]
+        assert (got.score, tuple((i.item, i.points, i.status, i.diagnosis, i.feedback) for i in got.items)) == \
+            (want[4], want[5]), sub.learner
+
+
+@needs_dask
+def test_a_catalogue_holding_the_variant_key_is_not_sent(tmp_path):
+    from grader.errors import UsageError
+
+    shutil.copytree(VARIANTS, tmp_path / "course")
+    (tmp_path / "course" / "exercises" / "variants.key").write_bytes(VARIANT_KEY + b"\n")
+    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(tmp_path / "course")}
+    with pytest.raises(UsageError, match=r"the variant key is in the catalogue \(exercises/variants.key\)"):
+        cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
+                             lambda m: None)
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_cluster_grades_variants_as_the_local_pool_does(dask_cluster, variant_reference, tmp_path):
+    class_dir, expected = variant_reference
+    address = dask_cluster.start_scheduler()
+    dask_cluster.start_worker("a", nanny=False)
+    dask_cluster.start_worker("b", nanny=False)
+    dask_cluster.wait_for_workers(2)
+    outcome = run_variants(class_dir, tmp_path / "out", address)
+    assert not outcome.run.interrupted and not outcome.run.problems and outcome.run.graded == 5
+    assert grades(tmp_path / "out") == expected
+    report = (tmp_path / "out" / "reports" / "carol" / "quadratic.html").read_text(encoding="utf-8")
+    assert "written for alice" in report
+    logs = dask_cluster.log("worker-a") + dask_cluster.log("worker-b")
+    assert VARIANT_KEY.decode() not in logs

@@ -3,6 +3,7 @@ grading on the learner's own instance, another learner's file and a forged id li
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -15,10 +16,20 @@ from grader.batch import BatchOptions, run_batch
 from grader.bundle import autograde
 from grader.catalogue import load_catalogue
 from grader.commands import ReleaseCommand, release_kit
-from grader.grading import grade_variant_file
+from grader.errors import UsageError
+from grader.grading import grade_on_variant, grade_variant_file, variant_decision
 from grader.kit import load_bundle
 from grader.runtypes import Limits
-from grader.variants import id_line, instance, read_id_line, render_template, tag, verify
+from grader.variants import (
+    VariantDecision,
+    decide_variant,
+    id_line,
+    instance,
+    read_id_line,
+    render_template,
+    tag,
+    verify,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "examples" / "variants"
@@ -175,8 +186,6 @@ def test_batch_grades_each_folder_on_its_learners_variant(answers, kits, tmp_pat
 
 
 def test_gradescope_grades_the_submitter_s_variant(answers, tmp_path):
-    import dataclasses
-
     exercise = dataclasses.replace(QUADRATIC, secret=SECRET)
     for submitter, expected in (("alice@uni.org", 2), ("bob@uni.org", 0)):
         root = tmp_path / submitter
@@ -225,12 +234,30 @@ def test_grading_a_variant_without_the_secret_or_learner_is_exit_2(answers, tmp_
     assert done.returncode == 2 and "--roster" in done.stderr and not (tmp_path / "kit").exists()
 
 
-def test_variants_are_not_sent_to_a_cluster(answers, tmp_path):
-    from grader.errors import UsageError
+def test_the_decision_names_the_instance_and_why_a_file_scores_zero():
+    alice_line = read_id_line(id_line("alice", "quadratic", SECRET) + "\n")
+    honest = decide_variant(QUADRATIC.parameters, "quadratic", "Alice", alice_line, SECRET)
+    assert honest == VariantDecision("alice", instance(QUADRATIC.parameters, "alice", "quadratic", SECRET))
+    assert decide_variant(QUADRATIC.parameters, "quadratic", None, alice_line, SECRET) == honest  # from the line
+    other = decide_variant(QUADRATIC.parameters, "quadratic", "bob", alice_line, SECRET)
+    assert other.variant == instance(QUADRATIC.parameters, "bob", "quadratic", SECRET)
+    assert other.diagnosis == "variant_other_learner" and "written for alice's numbers, not bob's" in other.message
+    forged = decide_variant(QUADRATIC.parameters, "quadratic", "alice", ("alice", "0" * 20), SECRET)
+    assert forged.diagnosis == "variant_forged" and "does not authenticate" in forged.message
+    assert decide_variant(QUADRATIC.parameters, "quadratic", "erin", None, SECRET).diagnosis == ""
+    with pytest.raises(ValueError):
+        decide_variant(QUADRATIC.parameters, "quadratic", None, None, SECRET)
 
-    (tmp_path / "subs" / "alice").mkdir(parents=True)
-    (tmp_path / "subs" / "alice" / "quadratic.py").write_bytes(answers["alice"].read_bytes())
-    with pytest.raises(UsageError, match="local workers only"):
-        run_batch(tmp_path / "subs", CATALOG, BatchOptions(tmp_path / "out", 1, variant_secret=SECRET,
-                                                           scheduler="tcp://127.0.0.1:1"))
-    assert not (tmp_path / "out").exists()
+
+def test_grading_on_a_decision_needs_no_key_and_equals_grading_with_it(answers):
+    keyless = dataclasses.replace(QUADRATIC, secret=None)
+    for path, learner in ((answers["alice"], "alice"), (answers["alice"], "bob"), (answers["bob"], None)):
+        decision = variant_decision(path, QUADRATIC, learner, SECRET)
+        assert decision == variant_decision(path, QUADRATIC, learner, SECRET, path.read_bytes())
+        split = grade_on_variant(path, keyless, decision, LIMITS)
+        whole = grade_variant_file(path, QUADRATIC, learner, SECRET, LIMITS)
+        assert [(i.points, i.diagnosis, i.feedback) for i in split.items] == \
+            [(i.points, i.diagnosis, i.feedback) for i in whole.items]
+        assert split.notes == whole.notes
+    with pytest.raises(UsageError, match="pass --secret-file"):
+        variant_decision(answers["alice"], QUADRATIC, "alice", None)
