@@ -151,17 +151,22 @@ class LocalCluster:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                with _quiet():
-                    os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with _quiet():
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        """Workers first (a worker whose scheduler closes under it can hang in Dask's own shutdown), then the
+        scheduler; whatever is still running after a few seconds is killed."""
+        workers = [p for p in self.procs if p is not self.scheduler]
+        for group in (workers, [self.scheduler] if self.scheduler else []):
+            for proc in group:
+                if proc.poll() is None:
+                    with _quiet():
+                        os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            for proc in group:
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    with _quiet():
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
 
 
 class _quiet:
@@ -621,22 +626,28 @@ def test_the_local_variant_reference_grades_each_case_as_it_should(variant_refer
     assert {item[3] for item in expected[("dave", "quadratic")][5]} == {"variant_forged"}
 
 
+def variant_task(class_dir: Path, tmp_path: Path) -> tuple[dict, cluster.DaskExecutor, list]:
+    """The variant class as the coordinator would send it: its exercises (with the key), executor and one task."""
+    from grader.layouts import Submission
+
+    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(VARIANTS)}
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
+                                    lambda m: None)
+    subs = deque(Submission(p.parent.name, "quadratic", p, f"{p.parent.name}/quadratic.py", "", p.stat().st_size)
+                 for p in sorted(class_dir.glob("*/quadratic.py")))
+    return exercises, executor, take_all(executor, subs)
+
+
 @needs_dask
 def test_what_is_sent_to_the_workers_holds_no_variant_key(variant_reference, tmp_path):
     import pickle
 
     from distributed.protocol import pickle as dask_pickle
 
-    from grader.layouts import Submission
     from grader.variants import instance
 
     class_dir, _ = variant_reference
-    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(VARIANTS)}
-    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
-                                    lambda m: None)
-    subs = deque(Submission(p.parent.name, "quadratic", p, f"{p.parent.name}/quadratic.py", "", p.stat().st_size)
-                 for p in sorted(class_dir.glob("*/quadratic.py")))
-    chunk = take_all(executor, subs)
+    exercises, executor, chunk = variant_task(class_dir, tmp_path)
     assert len(chunk) == 5
     jobs = [job for _, job in chunk]
     decided = {sub.learner: job[4] for sub, job in chunk}
@@ -656,15 +667,9 @@ def test_what_is_sent_to_the_workers_holds_no_variant_key(variant_reference, tmp
 def test_a_worker_grades_variants_from_the_decisions_alone_as_the_local_pool_does(variant_reference, tmp_path,
                                                                                  monkeypatch):
     from grader.gradebook import result_from_json
-    from grader.layouts import Submission
 
     class_dir, expected = variant_reference
-    exercises = {e.name: dataclasses.replace(e, secret=VARIANT_KEY) for e in load_catalogue(VARIANTS)}
-    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", exercises, batch.BatchOptions(tmp_path / "out", jobs=1),
-                                    lambda m: None)
-    subs = deque(Submission(p.parent.name, "quadratic", p, f"{p.parent.name}/quadratic.py", "", p.stat().st_size)
-                 for p in sorted(class_dir.glob("*/quadratic.py")))
-    chunk = take_all(executor, subs)
+    _, executor, chunk = variant_task(class_dir, tmp_path)
     (tmp_path / "worker").mkdir()
     keyless = executor.copy.unpack(tmp_path / "worker")  # what a worker holds: the catalogue without the key
     state = cluster._WorkerState(tmp_path / "worker", 1)
