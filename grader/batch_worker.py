@@ -182,9 +182,10 @@ class VariantLearners:
 
     def mark(self, learner: str) -> str:
         """What a variant submission's gradebook version adds for ``learner``: '' when graded as their own name,
-        else a digest of the roster id or of why there is none, so a changed mapping (and only that) regrades."""
+        else a digest of the roster id, or ``+unmatched``, so a changed mapping (and only that) regrades: a learner
+        who stays unmatched is not regraded because the roster's other rows changed why."""
         if learner in self.unmatched:
-            return "+unmatched-" + hashlib.sha256(self.unmatched[learner].encode()).hexdigest()[:8]
+            return "+unmatched"
         graded_as = fold_id(self.ids.get(learner, learner))
         return "" if graded_as == fold_id(learner) else "+as-" + hashlib.sha256(graded_as.encode()).hexdigest()[:8]
 

@@ -166,6 +166,7 @@ class _WorkerState:
         self.scratch = scratch
         self.keep = max(2, threads)  # idle sandboxes kept: one per thread of this worker, at least two
         self.lock = threading.Lock()
+        self.closed = False
         self.idle: list[_Sandbox] = []
         self.catalogues: dict[str, dict[str, Exercise]] = {}
 
@@ -194,6 +195,8 @@ class _WorkerState:
         with self.lock:
             self.idle.append(box)
             surplus, self.idle = self.idle[:-self.keep], self.idle[-self.keep:]
+            if self.closed:  # a task that ran on while the worker closed: its sandbox goes too
+                surplus, self.idle = surplus + self.idle, []
         for old in surplus:  # the least recently used, under limits no task asked for lately
             old.close()
 
@@ -206,18 +209,21 @@ class _WorkerState:
                 self.catalogues[copy.digest] = found
                 return found
         found = copy.unpack(self.scratch)
+        forgotten = []
         with self.lock:
             self.catalogues[copy.digest] = found
             while len(self.catalogues) > KEPT_CATALOGUES:
                 oldest = next(iter(self.catalogues))
                 del self.catalogues[oldest]
-                shutil.rmtree(self.scratch / f"catalogue-{oldest[:16]}", ignore_errors=True)
+                forgotten.append(oldest)
+        for digest in forgotten:  # grading never reads these files: the exercises are loaded in memory
+            shutil.rmtree(self.scratch / f"catalogue-{digest[:16]}", ignore_errors=True)
         return found
 
     def close(self) -> None:
         """Stop every sandbox and remove the scratch folder (the worker is closing)."""
         with self.lock:
-            boxes, self.idle = self.idle, []
+            boxes, self.idle, self.closed = self.idle, [], True
         for box in boxes:
             box.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -265,13 +271,15 @@ class GraderPlugin(WorkerPlugin):
             _shut_down(worker, why)
             raise WorkerRefused(why)
         _stop_profiler(worker)
-        state = _worker_state(worker)
         try:
+            state = _worker_state(worker)
             state.exercises(self.catalogue)
-        except GraderError as exc:
-            _shut_down(worker, str(exc))
-            raise WorkerRefused(f"the catalogue cannot be loaded there: {exc}") from None
-        state.warm(self.limits)
+            state.warm(self.limits)
+        except Exception as exc:  # a full disk, an unwritable directory, an unreadable catalogue...
+            why = f"it cannot be set up for this batch: {type(exc).__name__}: {exc}"
+            logger.error("grader: this worker is refused: %s", why)
+            _shut_down(worker, why)
+            raise WorkerRefused(why) from None
         self.ready = True
 
     def teardown(self, worker: Any) -> None:
@@ -284,6 +292,21 @@ class GraderPlugin(WorkerPlugin):
             state, _STATE = (_STATE, None) if closing else (None, _STATE)
         if state is not None:
             state.close()
+
+
+_PLUGIN_PREFIX = "grader-"
+
+
+def _plugin_name(digest: str, client_id: str) -> str:
+    """A batch's plugin name: its catalogue, and the connection it lives as long as (see _stale_plugins)."""
+    return f"{_PLUGIN_PREFIX}{digest[:16]}@{client_id}"
+
+
+def _stale_plugins(dask_scheduler: Any) -> list[str]:
+    """Run on the scheduler: the grader plugins whose coordinator is no longer connected."""
+    live = set(dask_scheduler.clients)
+    return [name for name in dask_scheduler.worker_plugins
+            if name.startswith(_PLUGIN_PREFIX) and "@" in name and name.rpartition("@")[2] not in live]
 
 
 def dask_setup(worker: Any) -> None:
@@ -386,8 +409,10 @@ class DaskExecutor:
         self.client: Client | None = None
         self.threads = 0
         self.copy = CatalogueCopy.of(catalogue_root(exercises.values()))
-        self.plugin = f"grader-{self.copy.digest[:16]}-{uuid.uuid4().hex[:12]}"  # this batch's, removed after it
+        self.plugin = ""  # this batch's worker plugin, named after the connection (see _plugin_name)
         keys = {ex.secret for ex in exercises.values() if ex.secret}
+        if getattr(options, "variant_secret", None):  # also when this batch holds no variant submission
+            keys.add(options.variant_secret)
         for rel, data in self.copy.files:
             if any(key in data for key in keys):
                 raise UsageError(f"the variant key is in the catalogue ({rel}), which is sent to every Dask "
@@ -398,10 +423,12 @@ class DaskExecutor:
             self.client = Client(self.address, timeout=self.wait_seconds, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+        self.plugin = _plugin_name(self.copy.digest, self.client.id)
         try:
+            self._forget_stale_plugins(self.client)
             self._connect_workers(self.client)
         except BaseException:
-            self.client.close()
+            self.__exit__()
             raise
         return self
 
@@ -413,6 +440,21 @@ class DaskExecutor:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=5)
             self.client = None
+
+    def _forget_stale_plugins(self, client: Client) -> None:
+        """Take away the plugins of batches whose coordinator is gone (killed, or cut off from the scheduler):
+        the scheduler would otherwise set each of them up on every worker that joins, and an old grader
+        version's plugin would refuse them all."""
+        try:
+            stale = client.run_on_scheduler(_stale_plugins)
+        except Exception as exc:  # a scheduler that runs no functions of ours: nothing to tidy
+            self.log(f"cluster: could not list the scheduler's worker plugins: {type(exc).__name__}: {exc}")
+            return
+        for name in stale:
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(name)
+        if stale:
+            self.log(f"cluster: removed {len(stale)} worker plugin(s) left by batches that ended without them")
 
     def _connect_workers(self, client: Client) -> None:
         """Check every connected worker, refuse the ones that cannot grade alike, set up the others."""
@@ -508,6 +550,24 @@ class DaskExecutor:
                               f"gradebook: run the same command again to resume")
         return since
 
+    def _outcome(self, fut: distributed.Future) -> tuple[str, Any]:
+        """What a future that called back has become: ("done", results), ("failed", exception), ("forgotten",
+        None) when the scheduler cancelled it, or ("pending", None) when its result was lost with a worker
+        after it finished (Dask computes it again) or could not be fetched in time."""
+        if fut.status == "cancelled":
+            return "forgotten", None
+        if fut.status == "error":
+            return "failed", fut.exception()
+        try:
+            return "done", fut.result(timeout=self.lost_seconds)
+        except (Exception, asyncio.CancelledError) as exc:
+            if fut.status == "cancelled" or isinstance(exc, (asyncio.CancelledError,
+                                                             concurrent.futures.CancelledError)):
+                return "forgotten", None
+            if fut.status == "error" or not isinstance(exc, TimeoutError):
+                return "failed", exc
+            return "pending", None
+
     def stream(self, todo: Iterable[Submission], jobs: int) -> Iterator[tuple[Submission, _Payload | None]]:
         """Grade ``todo`` with at most ``2 * jobs`` tasks queued; a task Dask gave up on makes each of its
         submissions a suspect (graded again alone)."""
@@ -540,35 +600,25 @@ class DaskExecutor:
                     starved, checked = self._starved(client, starved), time.monotonic()
                 for fut in done:
                     subs = window.pop(fut)
-                    try:
-                        remotes = None if fut.status == "cancelled" else fut.result(timeout=self.lost_seconds)
-                    except TimeoutError:
-                        remotes = []
-                    except (Exception, asyncio.CancelledError) as exc:  # Dask gave up, or the task failed
-                        if fut.status == "cancelled" or isinstance(exc, (asyncio.CancelledError,
-                                                                          concurrent.futures.CancelledError)):
-                            remotes = None
-                        else:
-                            for sub in subs:
-                                if not isinstance(exc, KilledWorker):
-                                    self.log(f"{sub.relpath}: a Dask worker failed on it: "
-                                             f"{type(exc).__name__}: {exc}")
-                                yield sub, None
-                            continue
-                    if remotes is None:  # the scheduler forgot it: lost, or send it again
+                    state, got = self._outcome(fut)
+                    if state == "forgotten":  # the scheduler forgot it: lost, or send it again
                         self._lost(client, down, now_lost=True)
                         waiting.extendleft(reversed(subs))
-                        continue
-                    if not remotes:  # its result went with a worker: Dask computes it again
+                    elif state == "pending":  # its result went with a worker: Dask computes it again
                         window[fut] = subs
                         fut.add_done_callback(finished.put)
-                        continue
-                    for sub, remote in zip(subs, remotes, strict=True):
-                        if isinstance(remote, str):
-                            self.log(f"{sub.relpath}: a Dask worker failed on it: {remote}")
+                    elif state == "failed":  # Dask gave up on the task (KilledWorker), or the task failed
+                        for sub in subs:
+                            if not isinstance(got, KilledWorker):
+                                self.log(f"{sub.relpath}: a Dask worker failed on it: {type(got).__name__}: {got}")
                             yield sub, None
-                        else:
-                            yield sub, self._deliver(sub, remote)
+                    else:
+                        for sub, remote in zip(subs, got, strict=True):
+                            if isinstance(remote, str):
+                                self.log(f"{sub.relpath}: a Dask worker failed on it: {remote}")
+                                yield sub, None
+                            else:
+                                yield sub, self._deliver(sub, remote)
         finally:
             for fut in window:
                 fut.cancel()

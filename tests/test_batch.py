@@ -163,7 +163,7 @@ def _start(catalog: Path, subs: Path, out: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-SLOW = "import time\ntime.sleep(0.2)\n"
+SLOW = "import time\ntime.sleep(0.5)\n"  # long enough that a signal sent after two lands before six
 
 
 @pytest.fixture(scope="module")

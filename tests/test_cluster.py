@@ -715,3 +715,131 @@ def test_a_cluster_grades_variants_as_the_local_pool_does(dask_cluster, variant_
     assert "written for alice" in report
     logs = dask_cluster.log("worker-a") + dask_cluster.log("worker-b")
     assert VARIANT_KEY.decode() not in logs
+
+
+@needs_dask
+def test_two_grading_threads_never_share_a_sandbox_and_one_still_in_use_at_close_is_stopped(monkeypatch, tmp_path):
+    import threading
+
+    made: list[object] = []
+    closed: list[object] = []
+
+    def runner(limits):
+        token = object()
+        made.append(token)
+        return token, lambda: closed.append(token)
+
+    monkeypatch.setattr(cluster, "make_runner", runner)
+    state = cluster._WorkerState(tmp_path / "scratch", 2)
+    (tmp_path / "scratch").mkdir()
+    limits = batch.BatchOptions(tmp_path, jobs=1).limits
+    state.warm(limits)
+    both = threading.Barrier(2, timeout=10)
+    used: list[object] = []
+
+    def task() -> None:
+        with state.sandbox(limits) as box:
+            used.append(box.runner)
+            both.wait()  # both tasks hold a sandbox at the same moment
+
+    threads = [threading.Thread(target=task) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert len(used) == 2 and used[0] is not used[1] and len(made) == 2 and not closed
+    with state.sandbox(limits) as box:
+        state.close()  # the worker closes while this task still grades
+        assert box.runner not in closed
+    assert sorted(map(id, closed)) == sorted(map(id, made)) and not (tmp_path / "scratch").exists()
+
+
+@needs_dask
+def test_a_worker_that_cannot_be_set_up_is_refused_instead_of_left_half_ready(monkeypatch, tmp_path):
+    monkeypatch.setattr(cluster, "_STATE", None)
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    worker = type("FakeWorker", (), {"local_directory": str(not_a_folder), "periodic_callbacks": {}})()
+    plugin = cluster.GraderPlugin(grader_version(), batch.BatchOptions(tmp_path, jobs=1).limits,
+                                  cluster.CatalogueCopy.of(CATALOGUE), "grader-x@Client-1")
+    with pytest.raises(cluster.WorkerRefused, match="cannot be set up for this batch: NotADirectoryError"):
+        plugin.setup(worker)
+    assert not plugin.ready
+
+
+@needs_dask
+def test_what_a_finished_future_became_is_read_without_waiting_forever_or_mistaking_a_failure(tmp_path):
+    executor = cluster.DaskExecutor("tcp://127.0.0.1:9", {e.name: e for e in load_catalogue(CATALOGUE)},
+                                    batch.BatchOptions(tmp_path / "out", jobs=1), lambda m: None, lost_seconds=0.1)
+
+    class Future:
+        def __init__(self, status: str, result: object = None, error: BaseException | None = None) -> None:
+            self.status, self._result, self._error = status, result, error
+
+        def exception(self) -> BaseException | None:
+            return self._error
+
+        def result(self, timeout: float | None = None) -> object:
+            if self._error is not None:
+                raise self._error
+            return self._result
+
+    assert executor._outcome(Future("finished", ["r"])) == ("done", ["r"])
+    assert executor._outcome(Future("cancelled")) == ("forgotten", None)
+    failed = TimeoutError("the learner's socket timed out")  # a task that raised TimeoutError itself
+    assert executor._outcome(Future("error", error=failed)) == ("failed", failed)
+    killed = distributed.KilledWorker("grade-1", "tcp://w", 3)
+    assert executor._outcome(Future("error", error=killed)) == ("failed", killed)
+    lost = Future("finished", error=TimeoutError())  # its result went with its worker: fetching it timed out
+    assert executor._outcome(lost) == ("pending", None)
+    assert executor._outcome(Future("finished", error=distributed.client.FutureCancelledError(
+        "grade-1", reason="scheduler-connection-lost"))) == ("forgotten", None)
+
+
+@needs_dask
+def test_only_the_plugins_of_coordinators_that_are_gone_are_stale():
+    scheduler = type("FakeScheduler", (), {
+        "clients": {"Client-live": object(), "fire-and-forget": object()},
+        "worker_plugins": {"grader-abc@Client-live": b"", "grader-abc@Client-dead": b"", "shuffle": b"",
+                           "grader-old-style": b"", "other@Client-dead": b""}})()
+    assert cluster._stale_plugins(scheduler) == ["grader-abc@Client-dead"]
+
+
+@needs_dask
+@pytest.mark.slow
+def test_a_plugin_left_by_a_killed_coordinator_of_another_version_does_not_lock_workers_out(
+        dask_cluster, tmp_path, local_reference):
+    import threading
+
+    class_dir, expected = local_reference
+    address = dask_cluster.start_scheduler()
+    limits = batch.BatchOptions(tmp_path, jobs=1).limits
+    stale = cluster.GraderPlugin("0.0.0-old", limits, cluster.CatalogueCopy.of(CATALOGUE), "")
+    with distributed.Client(address, timeout=60, set_as_default=False) as gone:
+        stale.name = cluster._plugin_name(stale.catalogue.digest, gone.id)
+        gone.register_plugin(stale)  # no worker yet: it waits on the scheduler for every worker that joins
+    # its coordinator is gone now; a worker that joined would be refused by it and shut down
+    starter = threading.Timer(3, lambda: dask_cluster.start_worker("joins-later", nanny=False))
+    starter.start()
+    log: list[str] = []
+    try:
+        outcome = run(class_dir, tmp_path / "out", address, log=log)
+    finally:
+        starter.join()
+    assert not outcome.run.problems and grades(tmp_path / "out") == expected
+    assert any("removed 1 worker plugin(s) left by batches" in line for line in log), log
+    with distributed.Client(address, timeout=60, set_as_default=False) as client:
+        left = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.worker_plugins))
+    assert not [name for name in left if name.startswith("grader-")]
+
+
+@needs_dask
+def test_the_variant_key_is_looked_for_in_the_catalogue_even_when_no_variant_is_graded(tmp_path):
+    from grader.errors import UsageError
+
+    shutil.copytree(VARIANTS, tmp_path / "course")
+    (tmp_path / "course" / "solutions" / "course.key").write_bytes(VARIANT_KEY)
+    keyless = {e.name: e for e in load_catalogue(tmp_path / "course")}  # a batch of exercises without variants
+    options = batch.BatchOptions(tmp_path / "out", jobs=1, variant_secret=VARIANT_KEY)
+    with pytest.raises(UsageError, match=r"the variant key is in the catalogue \(solutions/course.key\)"):
+        cluster.DaskExecutor("tcp://127.0.0.1:9", keyless, options, lambda m: None)
