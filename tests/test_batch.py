@@ -157,10 +157,16 @@ def _recorded(out: Path) -> int:
         return 0
 
 
+def _default_sigint() -> None:
+    """Ctrl-C must reach the batch as from a terminal, also when this suite was started with SIGINT ignored
+    (a background job of a non-interactive shell passes SIG_IGN on, and Python then raises no KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(catalog: Path, subs: Path, out: Path) -> subprocess.Popen[str]:
     cmd = [GRADER] if GRADER else [sys.executable, "-m", "grader.cli"]
     return subprocess.Popen([*cmd, "batch", str(subs), "--out", str(out), "--catalog", str(catalog), "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 SLOW = "import time\ntime.sleep(0.5)\n"  # long enough that a signal sent after two lands before six
@@ -186,12 +192,17 @@ def test_interrupted_batch_resumes_to_the_same_gradebook(catalog, slow_class, re
     out = tmp_path / "out"
     proc = _start(catalog, slow_class, out)
     deadline = time.monotonic() + 60
-    while _recorded(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    seen = []
+    while (seen[-1] if seen else 0) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        seen.append(_recorded(out))
         time.sleep(0.05)
+    ended_first = proc.poll()
     proc.send_signal(how)
-    stdout, _ = proc.communicate(timeout=30)
+    stdout, stderr = proc.communicate(timeout=30)
     done_before = _recorded(out)
-    assert 2 <= done_before < 6, "the run was not interrupted part-way"
+    assert 2 <= done_before < 6, (f"the run was not interrupted part-way: exit {proc.returncode} (ended before "
+                                  f"the signal: {ended_first}), counts seen {seen[-8:]} in {len(seen)} polls\n"
+                                  f"{stdout[-800:]}\n{stderr[-1500:]}")
     if how == signal.SIGINT:
         assert proc.returncode == 130 and "run the same command to resume" in stdout
     deadline = time.monotonic() + 10
