@@ -161,20 +161,16 @@ class VariantLearners:
     #: batch learner -> why no single roster person is theirs
     unmatched: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
-    def unmatched_message(self, learner: str) -> str:
-        """Why ``learner``'s variant items score zero ('' when the roster names them)."""
-        why = self.unmatched.get(learner)
-        return (f"no variant: the learner {learner!r} matches no single person of the roster ({why}), so whose "
-                f"numbers this file is for is unknown and its items score zero; flagged for your instructor"
-                if why is not None else "")
-
     def decide(self, ex: Exercise, learner: str, path: Path, data: bytes | None = None) -> VariantDecision | None:
         """The instance ``learner``'s file at ``path`` (its bytes ``data`` when read already) is graded on; None
         without variants, or when it cannot be decided (the grading then says why)."""
         if not ex.parameters:
             return None
         if learner in self.unmatched:
-            return VariantDecision(learner, None, self.unmatched_message(learner), "variant_unmatched")
+            return VariantDecision(learner, None, f"no variant: the learner {learner!r} matches no single person of "
+                                   f"the roster ({self.unmatched[learner]}), so whose numbers this file is for is "
+                                   f"unknown and its items score zero; flagged for your instructor",
+                                   "variant_unmatched")
         try:
             return variant_decision(path, ex, self.ids.get(learner, learner), ex.secret, data)
         except UsageError:

@@ -454,8 +454,7 @@ def test_a_preloaded_worker_keeps_its_sandbox_from_one_batch_to_the_next(dask_cl
 
 @needs_dask
 @pytest.mark.slow
-def test_a_worker_with_two_threads_grades_two_at_once_each_in_its_own_sandbox(dask_cluster, tmp_path,
-                                                                              local_reference):
+def test_a_worker_with_two_threads_grades_as_the_local_pool_does(dask_cluster, tmp_path, local_reference):
     class_dir, expected = local_reference
     address = dask_cluster.start_scheduler()
     dask_cluster.start_worker("wide", nanny=False, nthreads=2)
